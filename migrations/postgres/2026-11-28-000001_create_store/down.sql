@@ -1,0 +1,3 @@
+DROP TABLE file_content;
+DROP TABLE link;
+DROP TABLE object;

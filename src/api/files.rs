@@ -1,0 +1,258 @@
+//! The bytes of a File at its `accessUrl` (inline) and `downloadUrl`
+//! (attachment), with the HTTP features of digest §9: Content-Length, ETag,
+//! Last-Modified, conditional GET (304), Range (206) and 410 for a deleted
+//! File.
+
+use super::error::ApiError;
+use super::route::Disposition;
+use super::{AppState, Body};
+use crate::model::Kind;
+use crate::store::read;
+use crate::time::{format_http_date, parse_http_date};
+use bytes::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha512};
+use std::sync::Arc;
+
+/// A File's bytes and what its headers are made of.
+struct Content {
+    bytes: Bytes,
+    mime_type: String,
+    file_name: String,
+    etag: String,
+    modified: i64,
+}
+
+pub async fn serve(
+    state: &Arc<AppState>,
+    pk: i64,
+    disposition: Disposition,
+    headers: &HeaderMap,
+) -> Result<Response<Body>, ApiError> {
+    let url = state.urls.file_access(pk);
+    let loaded = state
+        .db
+        .run(move |conn| {
+            let Some(row) = read::object(conn, pk)?.filter(|r| r.kind() == Kind::File) else {
+                return Ok(Err(ApiError::not_found(url)));
+            };
+            if row.deleted {
+                return Ok(Err(ApiError::gone(format!("file {url}"))));
+            }
+            let Some(bytes) = read::file_bytes(conn, pk)? else {
+                return Ok(Err(ApiError::not_found(url)));
+            };
+            Ok(Ok(content(pk, &row.fields, row.modified, bytes)))
+        })
+        .await??;
+    Ok(respond(&loaded, disposition, headers))
+}
+
+fn content(pk: i64, fields: &str, modified: i64, bytes: Vec<u8>) -> Content {
+    let fields: Map<String, Value> = serde_json::from_str(fields).unwrap_or_default();
+    let text = |key: &str| fields.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let checksum = match text("sha512Checksum") {
+        Some(sum) => sum.to_string(),
+        None => hex(&Sha512::digest(&bytes)),
+    };
+    Content {
+        mime_type: text("mimeType").unwrap_or("application/octet-stream").to_string(),
+        file_name: text("fileName").map_or_else(|| format!("datei-{pk}"), str::to_string),
+        etag: format!("\"{}\"", &checksum[..checksum.len().min(32)]),
+        modified,
+        bytes: Bytes::from(bytes),
+    }
+}
+
+fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    let h = response.headers_mut();
+    h.insert(header::ETAG, value(&c.etag));
+    h.insert(header::LAST_MODIFIED, value(&format_http_date(c.modified)));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+    if not_modified(c, headers) {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return response;
+    }
+    h.insert(header::CONTENT_TYPE, value(&c.mime_type));
+    h.insert(header::CONTENT_DISPOSITION, value(&content_disposition(disposition, &c.file_name)));
+    let total = c.bytes.len() as u64;
+    let range = headers
+        .get(header::RANGE)
+        .filter(|_| if_range_holds(c, headers))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| parse_range(v, total));
+    let (status, body) = match range {
+        Some(RangeOutcome::Satisfiable(start, end)) => {
+            h.insert(header::CONTENT_RANGE, value(&format!("bytes {start}-{end}/{total}")));
+            (StatusCode::PARTIAL_CONTENT, c.bytes.slice(start as usize..=end as usize))
+        }
+        Some(RangeOutcome::Unsatisfiable) => {
+            h.insert(header::CONTENT_RANGE, value(&format!("bytes */{total}")));
+            (StatusCode::RANGE_NOT_SATISFIABLE, Bytes::new())
+        }
+        Some(RangeOutcome::Ignored) | None => (StatusCode::OK, c.bytes.clone()),
+    };
+    h.insert(header::CONTENT_LENGTH, value(&body.len().to_string()));
+    *response.status_mut() = status;
+    *response.body_mut() = Body::new(body);
+    response
+}
+
+fn value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+fn not_modified(c: &Content, headers: &HeaderMap) -> bool {
+    if let Some(tags) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        return tags
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == c.etag);
+    }
+    headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_http_date)
+        .is_some_and(|since| c.modified <= since)
+}
+
+/// A Range applies only while If-Range (an ETag or a date) still matches.
+fn if_range_holds(c: &Content, headers: &HeaderMap) -> bool {
+    match headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(v) if v.starts_with('"') => v == c.etag,
+        Some(v) => parse_http_date(v) == Some(c.modified),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RangeOutcome {
+    /// First and last byte, inclusive.
+    Satisfiable(u64, u64),
+    Unsatisfiable,
+    /// Several ranges or a unit we do not know: the whole file is sent.
+    Ignored,
+}
+
+/// One `bytes=` range: `a-b`, `a-` or `-n`.
+fn parse_range(header: &str, total: u64) -> RangeOutcome {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return RangeOutcome::Ignored;
+    };
+    if spec.contains(',') {
+        return RangeOutcome::Ignored;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeOutcome::Ignored;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let number = |s: &str| s.parse::<u64>().ok();
+    let (start, end) = match (a.is_empty(), b.is_empty()) {
+        (false, _) => {
+            let Some(start) = number(a) else { return RangeOutcome::Ignored };
+            let end = if b.is_empty() { Some(u64::MAX) } else { number(b) };
+            let Some(end) = end else { return RangeOutcome::Ignored };
+            if end < start {
+                return RangeOutcome::Ignored;
+            }
+            (start, end.min(total.saturating_sub(1)))
+        }
+        (true, false) => {
+            let Some(n) = number(b) else { return RangeOutcome::Ignored };
+            if n == 0 {
+                return RangeOutcome::Unsatisfiable;
+            }
+            (total.saturating_sub(n), total.saturating_sub(1))
+        }
+        (true, true) => return RangeOutcome::Ignored,
+    };
+    if start >= total {
+        return RangeOutcome::Unsatisfiable;
+    }
+    RangeOutcome::Satisfiable(start, end)
+}
+
+/// `inline` for accessUrl (never `attachment`, rule 61), `attachment` first
+/// for downloadUrl (rule 63). The name goes twice: as an ASCII fallback and,
+/// for umlauts and the like, RFC 8187 encoded.
+pub fn content_disposition(disposition: Disposition, file_name: &str) -> String {
+    let kind = match disposition {
+        Disposition::Access => "inline",
+        Disposition::Download => "attachment",
+    };
+    let ascii = ascii_fallback(file_name);
+    if ascii == file_name {
+        format!("{kind}; filename=\"{ascii}\"")
+    } else {
+        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}", rfc8187(file_name))
+    }
+}
+
+/// The name with umlauts spelled out and anything else outside ASCII replaced.
+pub fn ascii_fallback(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.chars() {
+        match ch {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'Ä' => out.push_str("Ae"),
+            'Ö' => out.push_str("Oe"),
+            'Ü' => out.push_str("Ue"),
+            'ß' => out.push_str("ss"),
+            '"' | '\\' => out.push('_'),
+            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
+            _ => out.push('_'),
+        }
+    }
+    out
+}
+
+fn rfc8187(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Lowercase hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), RangeOutcome::Satisfiable(0, 9));
+        assert_eq!(parse_range("bytes=90-", 100), RangeOutcome::Satisfiable(90, 99));
+        assert_eq!(parse_range("bytes=-10", 100), RangeOutcome::Satisfiable(90, 99));
+        assert_eq!(parse_range("bytes=95-200", 100), RangeOutcome::Satisfiable(95, 99));
+        assert_eq!(parse_range("bytes=100-", 100), RangeOutcome::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeOutcome::Ignored);
+        assert_eq!(parse_range("items=0-1", 100), RangeOutcome::Ignored);
+        assert_eq!(parse_range("bytes=x-1", 100), RangeOutcome::Ignored);
+    }
+
+    #[test]
+    fn dispositions_survive_umlauts() {
+        assert_eq!(
+            content_disposition(Disposition::Download, "Straßenbau Übersicht.pdf"),
+            "attachment; filename=\"Strassenbau Uebersicht.pdf\"; filename*=UTF-8''Stra%C3%9Fenbau%20%C3%9Cbersicht.pdf"
+        );
+        assert_eq!(content_disposition(Disposition::Access, "a.pdf"), "inline; filename=\"a.pdf\"");
+    }
+}

@@ -1,0 +1,172 @@
+//! The command line: `oparl serve`, `oparl migrate`, `oparl generate`.
+//! Every setting is a flag with an environment variable and a default; a
+//! wrong one stops the program with a message that names it.
+
+use crate::api::AppState;
+use crate::db::Db;
+use crate::demo::{self, DemoOptions};
+use crate::store::{read, write};
+use crate::urls::Urls;
+use clap::{Parser, Subcommand};
+use serde_json::Map;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Parser)]
+#[command(name = "oparl", version, about = "An OParl 1.1 server for council information")]
+struct Cli {
+    /// Where the data lives: a SQLite file path (created if missing) or a
+    /// postgres://user@host/database URL.
+    #[arg(long, env = "OPARL_DATABASE_URL", default_value = "oparl.sqlite", global = true)]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Publish the store over HTTP.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Write the demo city into an empty store.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "OPARL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+
+    /// The public URL of the System object; every id is minted from it, so
+    /// set it when the server sits behind a proxy. Default:
+    /// http://<listen>/oparl/v1.1
+    #[arg(long, env = "OPARL_BASE_URL")]
+    base_url: Option<String>,
+
+    /// Generate the demo city first if the store holds no Body.
+    #[arg(long, env = "OPARL_DEMO")]
+    demo: bool,
+
+    /// Do not apply migrations at start-up (run `oparl migrate` instead).
+    #[arg(long, env = "OPARL_NO_MIGRATE")]
+    no_migrate: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// Years of history, ending in 2026.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=200))]
+    years: u32,
+    /// Multiplier of the yearly volume (1 = about 280 meetings and 1,000
+    /// papers a year; 10 years at scale 10 give about a million objects).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    scale: u32,
+}
+
+/// Run the command line; the exit code is 0 on success.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let open = |migrate: bool| {
+        Db::open(&cli.database_url, migrate).map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))
+    };
+    match cli.command {
+        Command::Migrate => {
+            let db = open(false)?;
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            let n = crate::db::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+            println!("{n} migration(s) applied");
+            Ok(())
+        }
+        Command::Generate(args) => {
+            let db = open(true)?;
+            generate(&db, DemoOptions { years: args.years, scale: args.scale })
+        }
+        Command::Serve(args) => {
+            let listen: SocketAddr = args
+                .listen
+                .parse()
+                .map_err(|e| format!("--listen / OPARL_LISTEN: `{}` is not an address:port ({e})", args.listen))?;
+            let base = match &args.base_url {
+                Some(base) => base.clone(),
+                None if listen.ip().is_unspecified() => {
+                    return Err(format!(
+                        "--base-url / OPARL_BASE_URL: required when listening on {listen}, \
+                         because ids must name a host clients can reach"
+                    ))
+                }
+                None => format!("http://{listen}/oparl/v1.1"),
+            };
+            let urls = Urls::new(&base).map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
+            let db = open(!args.no_migrate)?;
+            prepare_store(&db, args.demo)?;
+            serve(db, urls, listen)
+        }
+    }
+}
+
+/// Make sure a System exists, and seed the demo when asked and empty.
+fn prepare_store(db: &Db, demo: bool) -> Result<(), String> {
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let empty = demo::store_is_empty(&mut conn).map_err(|e| e.to_string())?;
+    drop(conn);
+    if demo && empty {
+        generate(db, DemoOptions::default())?;
+    }
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let mut fields = Map::new();
+    fields.insert("name".into(), "OParl".into());
+    write::ensure_system(&mut conn, &fields, crate::time::now()).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn generate(db: &Db, opts: DemoOptions) -> Result<(), String> {
+    let started = Instant::now();
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    demo::generate(&mut conn, opts).map_err(|e| e.to_string())?;
+    let counts = read::count_by_kind(&mut conn).map_err(|e| e.to_string())?;
+    let total: i64 = counts.iter().map(|(_, live, deleted)| live + deleted).sum();
+    tracing::info!(objects = total, seconds = format!("{:.1}", started.elapsed().as_secs_f64()), "demo city generated");
+    for (kind, live, deleted) in counts {
+        println!("{:<16} {live:>9} {deleted:>4} deleted", kind.name());
+    }
+    Ok(())
+}
+
+fn serve(db: Db, urls: Urls, listen: SocketAddr) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("--listen / OPARL_LISTEN: cannot listen on {listen}: {e}"))?;
+        tracing::info!(system = %urls.system(), %listen, backend = ?db.backend(), "serving OParl 1.1");
+        let state = Arc::new(AppState { db, urls });
+        crate::server::serve(state, listener, crate::server::shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })
+}

@@ -1,0 +1,32 @@
+//! Diesel's view of the tables created by `migrations/` (the same on both
+//! backends; see migrations/README.md).
+
+diesel::table! {
+    object (pk) {
+        pk -> BigInt,
+        kind -> SmallInt,
+        body_pk -> Nullable<BigInt>,
+        created -> BigInt,
+        modified -> BigInt,
+        deleted -> Bool,
+        fields -> Text,
+    }
+}
+
+diesel::table! {
+    link (from_pk, field, position) {
+        from_pk -> BigInt,
+        field -> SmallInt,
+        position -> Integer,
+        to_pk -> BigInt,
+    }
+}
+
+diesel::table! {
+    file_content (file_pk) {
+        file_pk -> BigInt,
+        bytes -> Binary,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(object, link, file_content);

@@ -1,0 +1,24 @@
+//! An OParl 1.1 server for council information.
+//!
+//! Module map, from the outside in:
+//! - `cli`: the `oparl` command line and its settings;
+//! - `server`: the accept loop, request logging, graceful shutdown;
+//! - `api`: routing, query parameters, list pages, errors, File bytes;
+//! - `render`: stored rows to OParl JSON (standalone, embedded, tombstone);
+//! - `store`: the queries of the read path and every write with its rules;
+//! - `db`: the connection over SQLite or PostgreSQL, pool and migrations;
+//! - `model`: the twelve kinds and all their relations, as data;
+//! - `urls`: the only place URLs are minted;
+//! - `demo`: the generated demo city;
+//! - `time`: date-time formats.
+
+pub mod api;
+pub mod cli;
+pub mod db;
+pub mod demo;
+pub mod model;
+pub mod render;
+pub mod server;
+pub mod store;
+pub mod time;
+pub mod urls;

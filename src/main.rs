@@ -1,0 +1,5 @@
+//! The `oparl` binary: parse the command line and hand over to `cli`.
+
+fn main() -> std::process::ExitCode {
+    oparl::cli::main()
+}

@@ -1,0 +1,12 @@
+//! Reading and writing OParl objects in the database.
+//!
+//! `read` holds the queries of the API (one object, a list page, the links
+//! of a batch of objects); `write` holds every change, and with it the rules
+//! the spec attaches to changes: `modified` moves forward on every change,
+//! deletion leaves a tombstone, and every object that embedded a changed or
+//! deleted object gets a new `modified` too.
+
+pub mod read;
+pub mod write;
+
+pub use read::{LinkRow, ListFilter, ObjectRow};

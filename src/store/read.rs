@@ -1,0 +1,241 @@
+//! Queries of the read path. Every query is an index range scan (see the
+//! indexes in migrations/), and batches are loaded with `IN (...)` lists so
+//! rendering a page costs a handful of queries, not one per object.
+
+use crate::db::schema::{file_content, link, object};
+use crate::db::{AnyConnection, DbError};
+use crate::model::{Kind, ListKind, CONSULTATION_ORGANIZATION, MEETING_ORGANIZATION};
+use diesel::prelude::*;
+
+/// One stored object.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = object)]
+pub struct ObjectRow {
+    pub pk: i64,
+    pub kind: i16,
+    pub body_pk: Option<i64>,
+    pub created: i64,
+    pub modified: i64,
+    pub deleted: bool,
+    pub fields: String,
+}
+
+impl ObjectRow {
+    pub fn kind(&self) -> Kind {
+        Kind::from_code(self.kind).expect("object.kind holds a known code")
+    }
+}
+
+/// One relation between two objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = link)]
+pub struct LinkRow {
+    pub from_pk: i64,
+    pub field: i16,
+    pub position: i32,
+    pub to_pk: i64,
+}
+
+/// The four date filters of a list (digest §6.1), as inclusive bounds in
+/// Unix seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub created_since: Option<i64>,
+    pub created_until: Option<i64>,
+    pub modified_since: Option<i64>,
+    pub modified_until: Option<i64>,
+}
+
+/// Keep `IN (...)` lists well below the parameter limits of both backends.
+const CHUNK: usize = 900;
+
+/// The object with this pk, deleted or not.
+pub fn object(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectRow>, DbError> {
+    Ok(object::table
+        .find(pk)
+        .select(ObjectRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The System object (there is exactly one; see `write::ensure_system`).
+pub fn system(conn: &mut AnyConnection) -> Result<Option<ObjectRow>, DbError> {
+    Ok(object::table
+        .filter(object::kind.eq(Kind::System.code()))
+        .order(object::pk.asc())
+        .select(ObjectRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The objects with these pks that are not deleted, in no particular order.
+pub fn live_objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, DbError> {
+    let mut rows = Vec::with_capacity(pks.len());
+    for chunk in pks.chunks(CHUNK) {
+        rows.extend(
+            object::table
+                .filter(object::pk.eq_any(chunk))
+                .filter(object::deleted.eq(false))
+                .select(ObjectRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Every link out of these objects, ordered by owner, field and position.
+pub fn links_from(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<LinkRow>, DbError> {
+    let mut rows = Vec::new();
+    for chunk in pks.chunks(CHUNK) {
+        rows.extend(
+            link::table
+                .filter(link::from_pk.eq_any(chunk))
+                .order((link::from_pk, link::field, link::position))
+                .select(LinkRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Links of the given fields that point at these objects, with whether the
+/// pointing object is deleted; ordered by target, field and source.
+pub fn links_to(
+    conn: &mut AnyConnection,
+    pks: &[i64],
+    fields: &[i16],
+) -> Result<Vec<(LinkRow, bool)>, DbError> {
+    let mut rows = Vec::new();
+    if fields.is_empty() {
+        return Ok(rows);
+    }
+    for chunk in pks.chunks(CHUNK) {
+        rows.extend(
+            link::table
+                .inner_join(object::table.on(object::pk.eq(link::from_pk)))
+                .filter(link::to_pk.eq_any(chunk))
+                .filter(link::field.eq_any(fields))
+                .order((link::to_pk, link::field, link::from_pk))
+                .select((LinkRow::as_select(), object::deleted))
+                .load::<(LinkRow, bool)>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Applies the date filters and the deleted rule of §7.3 to a boxed query
+/// over `object` (alone or joined).
+macro_rules! filter_objects {
+    ($query:expr, $filter:expr) => {{
+        let mut q = $query;
+        let f: &ListFilter = $filter;
+        // Deleted objects are listed only when modified_since is given.
+        if f.modified_since.is_none() {
+            q = q.filter(object::deleted.eq(false));
+        }
+        if let Some(t) = f.created_since {
+            q = q.filter(object::created.ge(t));
+        }
+        if let Some(t) = f.created_until {
+            q = q.filter(object::created.le(t));
+        }
+        if let Some(t) = f.modified_since {
+            q = q.filter(object::modified.ge(t));
+        }
+        if let Some(t) = f.modified_until {
+            q = q.filter(object::modified.le(t));
+        }
+        q
+    }};
+}
+
+/// One page of a list: at most `limit` objects with a pk above `after`, in
+/// pk order. The pk never changes, so a walk that follows these pages sees
+/// every object that exists throughout the walk exactly once.
+pub fn list_page(
+    conn: &mut AnyConnection,
+    list: ListKind,
+    owner: Option<i64>,
+    filter: &ListFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ObjectRow>, DbError> {
+    let after = after.unwrap_or(0);
+    let rows = match list {
+        ListKind::Bodies | ListKind::Body(_) => {
+            let mut q = object::table
+                .filter(object::kind.eq(list.item_kind().code()))
+                .into_boxed();
+            if let (ListKind::Body(_), Some(body)) = (list, owner) {
+                q = q.filter(object::body_pk.eq(body));
+            }
+            filter_objects!(q, filter)
+                .filter(object::pk.gt(after))
+                .order(object::pk.asc())
+                .limit(limit)
+                .select(ObjectRow::as_select())
+                .load(conn)?
+        }
+        ListKind::OrganizationMeetings | ListKind::OrganizationConsultations => {
+            let field = if list == ListKind::OrganizationMeetings {
+                MEETING_ORGANIZATION
+            } else {
+                CONSULTATION_ORGANIZATION
+            };
+            let q = link::table
+                .inner_join(object::table.on(object::pk.eq(link::from_pk)))
+                .filter(link::to_pk.eq(owner.unwrap_or(0)))
+                .filter(link::field.eq(field))
+                .into_boxed();
+            filter_objects!(q, filter)
+                .filter(link::from_pk.gt(after))
+                .order(link::from_pk.asc())
+                .limit(limit)
+                .select(ObjectRow::as_select())
+                .load(conn)?
+        }
+    };
+    Ok(rows)
+}
+
+/// The stored bytes of a File, if we serve them ourselves.
+pub fn file_bytes(conn: &mut AnyConnection, file_pk: i64) -> Result<Option<Vec<u8>>, DbError> {
+    Ok(file_content::table
+        .find(file_pk)
+        .select(file_content::bytes)
+        .first(conn)
+        .optional()?)
+}
+
+/// Which of these Files have stored bytes.
+pub fn files_with_bytes(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<i64>, DbError> {
+    let mut out = Vec::new();
+    for chunk in pks.chunks(CHUNK) {
+        out.extend(
+            file_content::table
+                .filter(file_content::file_pk.eq_any(chunk))
+                .select(file_content::file_pk)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Number of objects per kind (deleted ones counted apart), for reports.
+pub fn count_by_kind(conn: &mut AnyConnection) -> Result<Vec<(Kind, i64, i64)>, DbError> {
+    let mut out = Vec::new();
+    for kind in Kind::ALL {
+        let live: i64 = object::table
+            .filter(object::kind.eq(kind.code()))
+            .filter(object::deleted.eq(false))
+            .count()
+            .get_result(conn)?;
+        let deleted: i64 = object::table
+            .filter(object::kind.eq(kind.code()))
+            .filter(object::deleted.eq(true))
+            .count()
+            .get_result(conn)?;
+        out.push((kind, live, deleted));
+    }
+    Ok(out)
+}

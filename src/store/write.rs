@@ -1,0 +1,322 @@
+//! Every change to the store goes through here, so that the rules the spec
+//! attaches to changes hold whoever writes (the demo generator, an import,
+//! the tests):
+//!
+//! - `modified` only moves forward and is set on every change;
+//! - a change to an object also re-stamps every object whose JSON shows it:
+//!   the parents that embed it (transitively), the Organization whose
+//!   `membership` lists a Membership, and the Files and Locations whose
+//!   back-reference arrays name a deleted parent (digest §4.3, §12.3 item 15);
+//! - deletion keeps a tombstone, removes the object from the arrays that
+//!   embedded it (renumbering `AgendaItem.order`), and deletes the children
+//!   that exist only inside it.
+//!
+//! Functions take `now` explicitly so callers (and tests) control time.
+
+use super::read::{LinkRow, ObjectRow};
+use crate::db::schema::{file_content, link, object};
+use crate::db::{AnyConnection, DbError};
+use crate::model::{self, Kind, Shape, MEETING_AGENDA_ITEM, MEMBERSHIP_ORGANIZATION, RELS};
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+/// Run the same diesel expression on the concrete connection of either
+/// backend: multi-row INSERTs are not available through the generic one.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            AnyConnection::Postgres($c) => $body,
+            AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// A new row of `object`.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = object)]
+pub struct NewObject {
+    pub pk: i64,
+    pub kind: i16,
+    pub body_pk: Option<i64>,
+    pub created: i64,
+    pub modified: i64,
+    pub deleted: bool,
+    pub fields: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = link)]
+struct NewLink {
+    from_pk: i64,
+    field: i16,
+    position: i32,
+    to_pk: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = file_content)]
+struct NewContent<'a> {
+    file_pk: i64,
+    bytes: &'a [u8],
+}
+
+/// The pk the next new object gets.
+pub fn next_pk(conn: &mut AnyConnection) -> Result<i64, DbError> {
+    let max: Option<i64> = object::table
+        .select(diesel::dsl::max(object::pk))
+        .first(conn)?;
+    Ok(max.unwrap_or(0) + 1)
+}
+
+/// Insert many objects at once (used by bulk writers; no re-stamping).
+pub fn insert_objects(conn: &mut AnyConnection, rows: &[NewObject]) -> Result<(), DbError> {
+    for chunk in rows.chunks(500) {
+        on_backend!(conn, c => diesel::insert_into(object::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Insert many links at once (used by bulk writers; no re-stamping).
+pub fn insert_links(conn: &mut AnyConnection, rows: &[LinkRow]) -> Result<(), DbError> {
+    let rows: Vec<NewLink> = rows
+        .iter()
+        .map(|l| NewLink {
+            from_pk: l.from_pk,
+            field: l.field,
+            position: l.position,
+            to_pk: l.to_pk,
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        on_backend!(conn, c => diesel::insert_into(link::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Store the bytes of a File.
+pub fn insert_file_bytes(conn: &mut AnyConnection, file_pk: i64, bytes: &[u8]) -> Result<(), DbError> {
+    diesel::insert_into(file_content::table)
+        .values(NewContent { file_pk, bytes })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Make sure the System object exists; returns its pk.
+pub fn ensure_system(conn: &mut AnyConnection, fields: &Map<String, Value>, now: i64) -> Result<i64, DbError> {
+    if let Some(row) = super::read::system(conn)? {
+        return Ok(row.pk);
+    }
+    create(conn, Kind::System, None, fields, now)
+}
+
+/// Create one object; returns its pk. A Body belongs to itself.
+pub fn create(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    body_pk: Option<i64>,
+    fields: &Map<String, Value>,
+    now: i64,
+) -> Result<i64, DbError> {
+    let pk = next_pk(conn)?;
+    let body_pk = if kind == Kind::Body { Some(pk) } else { body_pk };
+    insert_objects(
+        conn,
+        &[NewObject {
+            pk,
+            kind: kind.code(),
+            body_pk,
+            created: now,
+            modified: now,
+            deleted: false,
+            fields: Value::Object(fields.clone()).to_string(),
+        }],
+    )?;
+    Ok(pk)
+}
+
+/// Append `to` to the relation `field` of `from` (an embedded child or a
+/// reference) and re-stamp everything whose JSON changed.
+pub fn add_link(conn: &mut AnyConnection, from: i64, field: i16, to: i64, now: i64) -> Result<(), DbError> {
+    let rel = model::rel_by_code(field).expect("known relation code");
+    let next: Option<i32> = link::table
+        .filter(link::from_pk.eq(from))
+        .filter(link::field.eq(field))
+        .select(diesel::dsl::max(link::position))
+        .first(conn)?;
+    let position = match rel.shape {
+        Shape::Ref | Shape::Embed => {
+            // A single-valued relation: replace what was there.
+            diesel::delete(link::table.filter(link::from_pk.eq(from)).filter(link::field.eq(field)))
+                .execute(conn)?;
+            0
+        }
+        Shape::Refs | Shape::Embeds => next.map_or(0, |p| p + 1),
+    };
+    diesel::insert_into(link::table)
+        .values(NewLink { from_pk: from, field, position, to_pk: to })
+        .execute(conn)?;
+    let mut changed = vec![from];
+    if rel.back.is_some_and(|(_, single)| !single) || field == MEMBERSHIP_ORGANIZATION {
+        // The target's back-reference array (or Organization.membership) grew.
+        changed.push(to);
+    }
+    for pk in changed {
+        touch_with_ancestors(conn, pk, now)?;
+    }
+    Ok(())
+}
+
+/// Replace the plain values of an object and re-stamp it and its parents.
+pub fn update_fields(conn: &mut AnyConnection, pk: i64, fields: &Map<String, Value>, now: i64) -> Result<(), DbError> {
+    diesel::update(object::table.find(pk))
+        .set(object::fields.eq(Value::Object(fields.clone()).to_string()))
+        .execute(conn)?;
+    touch_with_ancestors(conn, pk, now)
+}
+
+/// Delete an object: it stays as a tombstone with `modified` = `now`.
+/// Returns false when it was deleted already.
+pub fn delete(conn: &mut AnyConnection, pk: i64, now: i64) -> Result<bool, DbError> {
+    let Some(row) = super::read::object(conn, pk)? else {
+        return Err(DbError::Query(diesel::result::Error::NotFound));
+    };
+    if row.deleted {
+        return Ok(false);
+    }
+    // Everything whose JSON shows this object changes with its deletion.
+    touch_with_ancestors(conn, pk, now)?;
+    touch_dependents(conn, &row, now)?;
+    diesel::update(object::table.find(pk))
+        .set((object::deleted.eq(true), object::modified.eq(now.max(row.modified))))
+        .execute(conn)?;
+    remove_from_parents(conn, pk, now)?;
+    // Children that exist only inside this object go with it.
+    let owned: Vec<i64> = embedded_children(conn, pk)?
+        .into_iter()
+        .filter(|(_, kind)| model::owned_by_parent(*kind))
+        .map(|(child, _)| child)
+        .collect();
+    for child in owned {
+        delete(conn, child, now)?;
+    }
+    Ok(true)
+}
+
+/// Set `modified` to `now` (never backwards) on the object and on every live
+/// object that embeds it, transitively.
+pub fn touch_with_ancestors(conn: &mut AnyConnection, pk: i64, now: i64) -> Result<(), DbError> {
+    let mut todo = vec![pk];
+    let mut seen = Vec::new();
+    while let Some(pk) = todo.pop() {
+        if seen.contains(&pk) {
+            continue;
+        }
+        seen.push(pk);
+        todo.extend(embedding_parents(conn, pk)?);
+    }
+    diesel::update(
+        object::table
+            .filter(object::pk.eq_any(&seen))
+            .filter(object::deleted.eq(false))
+            .filter(object::modified.lt(now)),
+    )
+    .set(object::modified.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Re-stamp the objects whose derived JSON names this one: the Organizations
+/// of a Membership, and the Files and Locations it embeds (their
+/// back-reference arrays list it).
+fn touch_dependents(conn: &mut AnyConnection, row: &ObjectRow, now: i64) -> Result<(), DbError> {
+    let mut targets: Vec<i64> = Vec::new();
+    if row.kind() == Kind::Membership {
+        targets.extend(
+            link::table
+                .filter(link::from_pk.eq(row.pk))
+                .filter(link::field.eq(MEMBERSHIP_ORGANIZATION))
+                .select(link::to_pk)
+                .load::<i64>(conn)?,
+        );
+    }
+    targets.extend(
+        embedded_children(conn, row.pk)?
+            .into_iter()
+            .filter(|(_, kind)| matches!(kind, Kind::File | Kind::Location))
+            .map(|(child, _)| child),
+    );
+    for pk in targets {
+        touch_with_ancestors(conn, pk, now)?;
+    }
+    Ok(())
+}
+
+fn embedding_codes() -> Vec<i16> {
+    RELS.iter()
+        .filter(|r| r.shape.is_embedding())
+        .map(|r| r.code)
+        .collect()
+}
+
+/// The live objects that embed this one.
+fn embedding_parents(conn: &mut AnyConnection, pk: i64) -> Result<Vec<i64>, DbError> {
+    Ok(link::table
+        .inner_join(object::table.on(object::pk.eq(link::from_pk)))
+        .filter(link::to_pk.eq(pk))
+        .filter(link::field.eq_any(embedding_codes()))
+        .filter(object::deleted.eq(false))
+        .select(link::from_pk)
+        .load(conn)?)
+}
+
+/// The objects embedded in this one, with their kinds.
+fn embedded_children(conn: &mut AnyConnection, pk: i64) -> Result<Vec<(i64, Kind)>, DbError> {
+    let rows: Vec<(i16, i64)> = link::table
+        .filter(link::from_pk.eq(pk))
+        .filter(link::field.eq_any(embedding_codes()))
+        .select((link::field, link::to_pk))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(field, to)| (to, RELS[field as usize].target))
+        .collect())
+}
+
+/// Take a deleted object out of every array or field that embedded it and
+/// close the gap, so positions stay 0..n-1. Agenda items whose position (their
+/// `order`) moved are re-stamped.
+fn remove_from_parents(conn: &mut AnyConnection, pk: i64, now: i64) -> Result<(), DbError> {
+    let slots: Vec<(i64, i16)> = link::table
+        .filter(link::to_pk.eq(pk))
+        .filter(link::field.eq_any(embedding_codes()))
+        .select((link::from_pk, link::field))
+        .load(conn)?;
+    for (from, field) in slots {
+        diesel::delete(
+            link::table
+                .filter(link::from_pk.eq(from))
+                .filter(link::field.eq(field))
+                .filter(link::to_pk.eq(pk)),
+        )
+        .execute(conn)?;
+        let rest: Vec<LinkRow> = link::table
+            .filter(link::from_pk.eq(from))
+            .filter(link::field.eq(field))
+            .order(link::position.asc())
+            .select(LinkRow::as_select())
+            .load(conn)?;
+        for (index, l) in rest.iter().enumerate() {
+            let index = index as i32;
+            if l.position == index {
+                continue;
+            }
+            diesel::update(link::table.find((from, field, l.position)))
+                .set(link::position.eq(index))
+                .execute(conn)?;
+            if field == MEETING_AGENDA_ITEM {
+                touch_with_ancestors(conn, l.to_pk, now)?;
+            }
+        }
+    }
+    Ok(())
+}
