@@ -48,7 +48,9 @@ pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body> 
         let length = response.headers().get(header::CONTENT_LENGTH).cloned();
         *response.body_mut() = Body::default();
         if let Some(length) = length {
-            response.headers_mut().insert(header::CONTENT_LENGTH, length);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, length);
         }
     }
     response
@@ -75,17 +77,25 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     };
     let query = uri.query().map(str::to_string);
     match route {
-        Route::FileContent(pk, disposition) => files::serve(state, pk, disposition, req.headers()).await,
+        Route::FileContent(pk, disposition) => {
+            files::serve(state, pk, disposition, req.headers()).await
+        }
         Route::List(list, owner) => {
             let q = ListQuery::parse(query.as_deref())?;
             let st = Arc::clone(state);
-            let page = run(&state.db, move |conn| list_page(conn, &st.urls, list, owner, &q)).await?;
+            let page = run(&state.db, move |conn| {
+                list_page(conn, &st.urls, list, owner, &q)
+            })
+            .await?;
             Ok(json_response(StatusCode::OK, &page))
         }
         Route::System | Route::Object(..) => {
             let omit_internal = ListQuery::parse_object(query.as_deref())?;
             let st = Arc::clone(state);
-            let object = run(&state.db, move |conn| one_object(conn, &st.urls, route, omit_internal)).await?;
+            let object = run(&state.db, move |conn| {
+                one_object(conn, &st.urls, route, omit_internal)
+            })
+            .await?;
             Ok(json_response(StatusCode::OK, &object))
         }
     }
@@ -101,7 +111,12 @@ where
 }
 
 /// The System object or one object at its id.
-fn one_object(conn: &mut AnyConnection, urls: &Urls, route: Route, omit_internal: bool) -> Result<Value, ApiError> {
+fn one_object(
+    conn: &mut AnyConnection,
+    urls: &Urls,
+    route: Route,
+    omit_internal: bool,
+) -> Result<Value, ApiError> {
     let row = match route {
         Route::System => read::system(conn)?,
         Route::Object(kind, pk) => read::object(conn, pk)?.filter(|row| row.kind() == kind),
@@ -123,7 +138,9 @@ fn list_page(
     let owner_kind = match list {
         ListKind::Bodies => None,
         ListKind::Body(_) => Some(Kind::Body),
-        ListKind::OrganizationMeetings | ListKind::OrganizationConsultations => Some(Kind::Organization),
+        ListKind::OrganizationMeetings | ListKind::OrganizationConsultations => {
+            Some(Kind::Organization)
+        }
     };
     if let Some(kind) = owner_kind {
         if !read::object(conn, owner)?.is_some_and(|row| row.kind() == kind) {
@@ -135,13 +152,29 @@ fn list_page(
     let more = rows.len() as i64 > size;
     rows.truncate(size as usize);
     let last = rows.last().map(|r| r.pk);
-    let data = render::standalone(conn, urls, rows, Options { omit_internal: q.omit_internal })?;
+    let data = render::standalone(
+        conn,
+        urls,
+        rows,
+        Options {
+            omit_internal: q.omit_internal,
+        },
+    )?;
     let first = urls.list(list, owner);
     let mut links = serde_json::Map::new();
-    links.insert("first".into(), format!("{first}{}", q.to_query_string(None)).into());
-    links.insert("self".into(), format!("{first}{}", q.to_query_string(q.after)).into());
+    links.insert(
+        "first".into(),
+        format!("{first}{}", q.to_query_string(None)).into(),
+    );
+    links.insert(
+        "self".into(),
+        format!("{first}{}", q.to_query_string(q.after)).into(),
+    );
     if more {
-        links.insert("next".into(), format!("{first}{}", q.to_query_string(last)).into());
+        links.insert(
+            "next".into(),
+            format!("{first}{}", q.to_query_string(last)).into(),
+        );
     }
     Ok(json!({
         "data": data,
@@ -153,11 +186,19 @@ fn list_page(
 /// A JSON answer with the headers every JSON answer carries.
 pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec(value).expect("a JSON value always serialises");
+    let length = HeaderValue::from(bytes.len());
     let mut response = Response::new(Body::new(Bytes::from(bytes)));
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::CONTENT_LENGTH, length);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }
 
@@ -165,7 +206,10 @@ pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
 pub fn error_response(e: &ApiError) -> Response<Body> {
     let mut response = json_response(e.status, &e.body());
     if e.status == StatusCode::METHOD_NOT_ALLOWED {
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+        response.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
     }
     response
 }
@@ -180,7 +224,10 @@ fn redirect(url: &str, query: Option<&str>) -> Response<Body> {
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
     let h = response.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     if let Ok(value) = HeaderValue::from_str(&target) {
         h.insert(header::LOCATION, value);
     }
@@ -193,9 +240,21 @@ fn options_response() -> Response<Body> {
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::NO_CONTENT;
     let h = response.headers_mut();
-    h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    h.insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
     response
 }

@@ -15,11 +15,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, Parser)]
-#[command(name = "oparl", version, about = "An OParl 1.1 server for council information")]
+#[command(
+    name = "oparl",
+    version,
+    about = "An OParl 1.1 server for council information"
+)]
 struct Cli {
     /// Where the data lives: a SQLite file path (created if missing) or a
     /// postgres://user@host/database URL.
-    #[arg(long, env = "OPARL_DATABASE_URL", default_value = "oparl.sqlite", global = true)]
+    #[arg(
+        long,
+        env = "OPARL_DATABASE_URL",
+        default_value = "oparl.sqlite",
+        global = true
+    )]
     database_url: String,
 
     #[command(subcommand)]
@@ -84,12 +93,16 @@ pub fn main() -> ExitCode {
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run(cli: Cli) -> Result<(), String> {
     let open = |migrate: bool| {
-        Db::open(&cli.database_url, migrate).map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))
+        Db::open(&cli.database_url, migrate)
+            .map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))
     };
     match cli.command {
         Command::Migrate => {
@@ -101,13 +114,21 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Generate(args) => {
             let db = open(true)?;
-            generate(&db, DemoOptions { years: args.years, scale: args.scale })
+            generate(
+                &db,
+                DemoOptions {
+                    years: args.years,
+                    scale: args.scale,
+                },
+            )
         }
         Command::Serve(args) => {
-            let listen: SocketAddr = args
-                .listen
-                .parse()
-                .map_err(|e| format!("--listen / OPARL_LISTEN: `{}` is not an address:port ({e})", args.listen))?;
+            let listen: SocketAddr = args.listen.parse().map_err(|e| {
+                format!(
+                    "--listen / OPARL_LISTEN: `{}` is not an address:port ({e})",
+                    args.listen
+                )
+            })?;
             let base = match &args.base_url {
                 Some(base) => base.clone(),
                 None if listen.ip().is_unspecified() => {
@@ -147,7 +168,11 @@ fn generate(db: &Db, opts: DemoOptions) -> Result<(), String> {
     demo::generate(&mut conn, opts).map_err(|e| e.to_string())?;
     let counts = read::count_by_kind(&mut conn).map_err(|e| e.to_string())?;
     let total: i64 = counts.iter().map(|(_, live, deleted)| live + deleted).sum();
-    tracing::info!(objects = total, seconds = format!("{:.1}", started.elapsed().as_secs_f64()), "demo city generated");
+    tracing::info!(
+        objects = total,
+        seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
+        "demo city generated"
+    );
     for (kind, live, deleted) in counts {
         println!("{:<16} {live:>9} {deleted:>4} deleted", kind.name());
     }

@@ -153,7 +153,9 @@ pub struct Db {
 impl fmt::Debug for Db {
     // The URL may hold a password: never print it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -209,7 +211,9 @@ impl Db {
 /// many were applied.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, DbError> {
     let applied = match conn {
-        AnyConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgres(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| DbError::Migration(e.to_string()))
@@ -221,10 +225,22 @@ mod tests {
 
     #[test]
     fn backend_from_url() {
-        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
-        assert_eq!(Backend::from_url("postgresql://h/db").unwrap().0, Backend::Postgres);
-        assert_eq!(Backend::from_url("oparl.sqlite").unwrap(), (Backend::Sqlite, "oparl.sqlite".into()));
-        assert_eq!(Backend::from_url("sqlite:///tmp/x.db").unwrap(), (Backend::Sqlite, "/tmp/x.db".into()));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap().0,
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap().0,
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("oparl.sqlite").unwrap(),
+            (Backend::Sqlite, "oparl.sqlite".into())
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:///tmp/x.db").unwrap(),
+            (Backend::Sqlite, "/tmp/x.db".into())
+        );
         let err = Backend::from_url("mysql://h/db").unwrap_err();
         assert!(err.contains("mysql://"), "{err}");
         assert!(Backend::from_url("").is_err());

@@ -43,15 +43,24 @@ pub const LAST_YEAR: i32 = 2026;
 /// The demo's "today": meetings before it have taken place, later ones are
 /// planned. Fixed so the demo is the same whenever it is generated.
 pub fn present() -> i64 {
-    Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0).unwrap().timestamp()
+    Utc.with_ymd_and_hms(2026, 11, 15, 12, 0, 0)
+        .unwrap()
+        .timestamp()
 }
 
 /// Write the demo into an empty store. Refuses a store that holds a Body.
 pub fn generate(conn: &mut AnyConnection, opts: DemoOptions) -> Result<(), DbError> {
     conn.transaction(|conn| {
-        if read::list_page(conn, model::ListKind::Bodies, None, &Default::default(), None, 1)?
-            .first()
-            .is_some()
+        if read::list_page(
+            conn,
+            model::ListKind::Bodies,
+            None,
+            &Default::default(),
+            None,
+            1,
+        )?
+        .first()
+        .is_some()
         {
             return Err(DbError::Migration(
                 "the store already holds data; generate the demo into an empty database".into(),
@@ -79,7 +88,15 @@ pub fn generate(conn: &mut AnyConnection, opts: DemoOptions) -> Result<(), DbErr
 
 /// Whether the store holds no Body yet (then `serve --demo` generates).
 pub fn store_is_empty(conn: &mut AnyConnection) -> Result<bool, DbError> {
-    Ok(read::list_page(conn, model::ListKind::Bodies, None, &Default::default(), None, 1)?.is_empty())
+    Ok(read::list_page(
+        conn,
+        model::ListKind::Bodies,
+        None,
+        &Default::default(),
+        None,
+        1,
+    )?
+    .is_empty())
 }
 
 fn system_fields() -> Map<String, Value> {
@@ -174,14 +191,29 @@ impl Builder {
     fn link(&mut self, from: i64, name: &str, to: i64) {
         let code = model::rel(self.kind(from), name).code;
         let slot = self.positions.entry((from, code)).or_insert(0);
-        self.links.push(LinkRow { from_pk: from, field: code, position: *slot, to_pk: to });
+        self.links.push(LinkRow {
+            from_pk: from,
+            field: code,
+            position: *slot,
+            to_pk: to,
+        });
         *slot += 1;
     }
 
     /// A File with a one-page PDF (or plain text) of its own.
-    fn file(&mut self, body: i64, created: i64, name: &str, file_name: &str, lines: &[String]) -> i64 {
+    fn file(
+        &mut self,
+        body: i64,
+        created: i64,
+        name: &str,
+        file_name: &str,
+        lines: &[String],
+    ) -> i64 {
         let (bytes, mime) = if file_name.ends_with(".txt") {
-            (format!("{name}\n\n{}\n", lines.join("\n")).into_bytes(), "text/plain")
+            (
+                format!("{name}\n\n{}\n", lines.join("\n")).into_bytes(),
+                "text/plain",
+            )
         } else {
             (pdf::document(name, lines), "application/pdf")
         };
@@ -199,8 +231,18 @@ impl Builder {
         pk
     }
 
-    fn location(&mut self, body: i64, created: i64, description: &str, street: &str, district: &str) -> i64 {
-        let (lon, lat) = (8.1120 + self.rng.below(400) as f64 / 10_000.0, 51.4050 + self.rng.below(300) as f64 / 10_000.0);
+    fn location(
+        &mut self,
+        body: i64,
+        created: i64,
+        description: &str,
+        street: &str,
+        district: &str,
+    ) -> i64 {
+        let (lon, lat) = (
+            8.1120 + self.rng.below(400) as f64 / 10_000.0,
+            51.4050 + self.rng.below(300) as f64 / 10_000.0,
+        );
         let postal = 48_150 + DISTRICTS.iter().position(|d| *d == district).unwrap_or(0) * 7;
         self.add(
             Kind::Location,
@@ -274,11 +316,15 @@ fn local_string(secs: i64) -> String {
     let utc = chrono::DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
     let hours = berlin_offset_hours(utc.date_naive());
     let offset = chrono::FixedOffset::east_opt((hours * 3600) as i32).unwrap();
-    utc.with_timezone(&offset).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    utc.with_timezone(&offset)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 fn date_of(secs: i64) -> String {
-    chrono::DateTime::<Utc>::from_timestamp(secs, 0).unwrap().format("%Y-%m-%d").to_string()
+    chrono::DateTime::<Utc>::from_timestamp(secs, 0)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -322,7 +368,13 @@ impl City {
     fn build(b: &mut Builder, opts: DemoOptions) -> City {
         let first_year = LAST_YEAR - opts.years as i32 + 1;
         let t0 = local(ymd(first_year.min(2014), 1, 2), 9, 0);
-        let rathaus_loc = b.location(0, t0, "Rathaus Lindenbrück, Marktplatz 1", "Marktplatz 1", "Mitte");
+        let rathaus_loc = b.location(
+            0,
+            t0,
+            "Rathaus Lindenbrück, Marktplatz 1",
+            "Marktplatz 1",
+            "Mitte",
+        );
         let body = b.add(
             Kind::Body,
             None,
@@ -346,12 +398,17 @@ impl City {
         let terms = terms(b, body, first_year);
 
         // Organizations.
-        let council = b.add(Kind::Organization, Some(body), t0, json!({
-            "name": "Rat der Stadt Lindenbrück", "shortName": "Stadtrat",
-            "organizationType": "Gremium", "classification": "Parlament",
-            "post": ["Oberbürgermeisterin", "Erster Bürgermeister", "Ratsmitglied"],
-            "startDate": "1975-01-01",
-        }));
+        let council = b.add(
+            Kind::Organization,
+            Some(body),
+            t0,
+            json!({
+                "name": "Rat der Stadt Lindenbrück", "shortName": "Stadtrat",
+                "organizationType": "Gremium", "classification": "Parlament",
+                "post": ["Oberbürgermeisterin", "Erster Bürgermeister", "Ratsmitglied"],
+                "startDate": "1975-01-01",
+            }),
+        );
         b.link(council, "location", rathaus_loc);
         let committees: Vec<i64> = COMMITTEES
             .iter()
@@ -367,11 +424,22 @@ impl City {
             let party_pk = b.add(Kind::Organization, Some(body), t0, json!({
                 "name": party, "shortName": short, "organizationType": "Partei", "classification": "Partei",
             }));
-            let group = b.add(Kind::Organization, Some(body), t0, json!({
-                "name": fraktion, "shortName": short, "organizationType": "Fraktion",
-                "classification": "Fraktion", "post": ["Fraktionsvorsitz", "Mitglied"],
-            }));
-            let office = b.location(body, t0, &format!("Fraktionsbüro {short}, Rathaus Raum 2.{:02}", i + 1), "Marktplatz 1", "Mitte");
+            let group = b.add(
+                Kind::Organization,
+                Some(body),
+                t0,
+                json!({
+                    "name": fraktion, "shortName": short, "organizationType": "Fraktion",
+                    "classification": "Fraktion", "post": ["Fraktionsvorsitz", "Mitglied"],
+                }),
+            );
+            let office = b.location(
+                body,
+                t0,
+                &format!("Fraktionsbüro {short}, Rathaus Raum 2.{:02}", i + 1),
+                "Marktplatz 1",
+                "Mitte",
+            );
             b.link(group, "location", office);
             groups.push((group, party_pk));
         }
@@ -383,27 +451,48 @@ impl City {
                 }))
             })
             .collect();
-        let districts: Vec<(i64, i64)> = DISTRICTS
-            .iter()
-            .map(|d| {
-                let org = b.add(Kind::Organization, Some(body), t0, json!({
+        let districts: Vec<(i64, i64)> =
+            DISTRICTS
+                .iter()
+                .map(|d| {
+                    let org = b.add(Kind::Organization, Some(body), t0, json!({
                     "name": format!("Bezirksvertretung {d}"), "shortName": format!("BV {d}"),
                     "organizationType": "Gremium", "classification": "Bezirksvertretung",
                 }));
-                b.link(org, "subOrganizationOf", council);
-                let street = format!("{} 12", b.rng.pick(&STREETS));
-                let loc = b.location(body, t0, &format!("Bezirksrathaus {d}, Sitzungssaal"), &street, d);
-                (org, loc)
-            })
-            .collect();
+                    b.link(org, "subOrganizationOf", council);
+                    let street = format!("{} 12", b.rng.pick(&STREETS));
+                    let loc = b.location(
+                        body,
+                        t0,
+                        &format!("Bezirksrathaus {d}, Sitzungssaal"),
+                        &street,
+                        d,
+                    );
+                    (org, loc)
+                })
+                .collect();
 
         let people = people(b, body, council, &committees, &groups, &terms);
 
         // Meetings.
         let rooms: Vec<i64> = (1..=3)
-            .map(|n| b.location(body, t0, &format!("Rathaus Lindenbrück, Sitzungsraum {n}"), "Marktplatz 1", "Mitte"))
+            .map(|n| {
+                b.location(
+                    body,
+                    t0,
+                    &format!("Rathaus Lindenbrück, Sitzungsraum {n}"),
+                    "Marktplatz 1",
+                    "Mitte",
+                )
+            })
             .collect();
-        let ratssaal = b.location(body, t0, "Rathaus Lindenbrück, Ratssaal", "Marktplatz 1", "Mitte");
+        let ratssaal = b.location(
+            body,
+            t0,
+            "Rathaus Lindenbrück, Ratssaal",
+            "Marktplatz 1",
+            "Mitte",
+        );
         let mut hosts: Vec<(i64, u32, i64, u32)> = vec![(council, 10, ratssaal, 15)];
         for (i, c) in committees.iter().enumerate() {
             let per_year = match i {
@@ -446,7 +535,18 @@ impl City {
                 let street = *b.rng.pick(&STREETS);
                 let d = b.rng.below(districts.len());
                 let route = Route::for_topic(b, topic.1, &committees, council, districts[d].0, n);
-                let ctx = PaperContext { body, date, year, seq: n + 1, topic, street, district: DISTRICTS[d], departments: &departments, groups: &groups, councillors: &councillors };
+                let ctx = PaperContext {
+                    body,
+                    date,
+                    year,
+                    seq: n + 1,
+                    topic,
+                    street,
+                    district: DISTRICTS[d],
+                    departments: &departments,
+                    groups: &groups,
+                    councillors: &councillors,
+                };
                 paper(b, &ctx, &route, &schedule, &mut agendas);
             }
         }
@@ -464,19 +564,34 @@ impl City {
 
 /// Legislative terms: the three of the demo plus earlier ones for a long history.
 fn terms(b: &mut Builder, body: i64, first_year: i32) -> Vec<Term> {
-    let mut spans = vec![(ymd(2014, 6, 1), ymd(2020, 10, 31)), (ymd(2020, 11, 1), ymd(2025, 10, 31)), (ymd(2025, 11, 1), ymd(2030, 10, 31))];
+    let mut spans = vec![
+        (ymd(2014, 6, 1), ymd(2020, 10, 31)),
+        (ymd(2020, 11, 1), ymd(2025, 10, 31)),
+        (ymd(2025, 11, 1), ymd(2030, 10, 31)),
+    ];
     while spans[0].0.year() > first_year {
         let start = spans[0].0;
-        spans.insert(0, (ymd(start.year() - 5, start.month(), 1), start - Duration::days(1)));
+        spans.insert(
+            0,
+            (
+                ymd(start.year() - 5, start.month(), 1),
+                start - Duration::days(1),
+            ),
+        );
     }
     spans
         .into_iter()
         .map(|(start, end)| {
             let created = local(start - Duration::days(30), 10, 0);
-            let pk = b.add(Kind::LegislativeTerm, Some(body), created, json!({
-                "name": format!("Wahlperiode {}–{}", start.year(), end.year()),
-                "startDate": start.to_string(), "endDate": end.to_string(),
-            }));
+            let pk = b.add(
+                Kind::LegislativeTerm,
+                Some(body),
+                created,
+                json!({
+                    "name": format!("Wahlperiode {}–{}", start.year(), end.year()),
+                    "startDate": start.to_string(), "endDate": end.to_string(),
+                }),
+            );
             b.link(body, "legislativeTerm", pk);
             Term { start, end }
         })
@@ -504,24 +619,53 @@ impl People {
 /// Seats per group in each term (48 in all).
 const SEATS: [usize; 8] = [13, 12, 10, 4, 3, 2, 2, 2];
 
-fn people(b: &mut Builder, body: i64, council: i64, committees: &[i64], groups: &[(i64, i64)], terms: &[Term]) -> People {
-    let mut out = People { memberships: Vec::new(), councillors: Vec::new() };
+fn people(
+    b: &mut Builder,
+    body: i64,
+    council: i64,
+    committees: &[i64],
+    groups: &[(i64, i64)],
+    terms: &[Term],
+) -> People {
+    let mut out = People {
+        memberships: Vec::new(),
+        councillors: Vec::new(),
+    };
     let t0 = local(terms[0].start - Duration::days(20), 10, 0);
-    let seat_group: Vec<usize> = SEATS.iter().enumerate().flat_map(|(g, n)| std::iter::repeat(g).take(*n)).collect();
+    let seat_group: Vec<usize> = SEATS
+        .iter()
+        .enumerate()
+        .flat_map(|(g, n)| std::iter::repeat(g).take(*n))
+        .collect();
     // 60 councillors (48 seats, turnover of 6 per term), the mayor, and 9
     // advisory members of committees: 70 people.
     let mut persons = Vec::new();
     for i in 0..70 {
         let female = b.rng.chance(45);
-        let given = if female { *b.rng.pick(&GIVEN_FEMALE) } else { *b.rng.pick(&GIVEN_MALE) };
+        let given = if female {
+            *b.rng.pick(&GIVEN_FEMALE)
+        } else {
+            *b.rng.pick(&GIVEN_MALE)
+        };
         let family = *b.rng.pick(&FAMILY);
-        let title = if b.rng.chance(12) { Some(*b.rng.pick(&TITLES)) } else { None };
+        let title = if b.rng.chance(12) {
+            Some(*b.rng.pick(&TITLES))
+        } else {
+            None
+        };
         let name = match title {
             Some(t) => format!("{t} {given} {family}"),
             None => format!("{given} {family}"),
         };
         let (address, status) = match i {
-            60 => (if female { "Oberbürgermeisterin" } else { "Oberbürgermeister" }, vec!["Oberbürgermeister/in"]),
+            60 => (
+                if female {
+                    "Oberbürgermeisterin"
+                } else {
+                    "Oberbürgermeister"
+                },
+                vec!["Oberbürgermeister/in"],
+            ),
             61.. => ("Sachkundige Bürgerin / Sachkundiger Bürger", vec![]),
             _ => (if female { "Ratsfrau" } else { "Ratsherr" }, vec![]),
         };
@@ -537,7 +681,13 @@ fn people(b: &mut Builder, body: i64, council: i64, committees: &[i64], groups: 
         }));
         if i % 5 == 0 {
             let street = format!("{} {}", b.rng.pick(&STREETS), 1 + b.rng.below(80));
-            let loc = b.location(body, t0, &format!("Kontaktadresse {name}"), &street, DISTRICTS[i % 5]);
+            let loc = b.location(
+                body,
+                t0,
+                &format!("Kontaktadresse {name}"),
+                &street,
+                DISTRICTS[i % 5],
+            );
             b.link(person, "locationObject", loc);
         }
         persons.push(person);
@@ -547,37 +697,95 @@ fn people(b: &mut Builder, body: i64, council: i64, committees: &[i64], groups: 
         for (seat, group) in seat_group.iter().enumerate() {
             let person = persons[(seat + offset) % 60];
             let (fraktion, party) = groups[*group];
-            let role = if seat == 0 || seat_group[seat - 1] != *group { "Fraktionsvorsitz" } else { "Mitglied" };
-            membership(b, &mut out, person, council, term, "Ratsmitglied", true, Some(fraktion));
+            let role = if seat == 0 || seat_group[seat - 1] != *group {
+                "Fraktionsvorsitz"
+            } else {
+                "Mitglied"
+            };
+            membership(
+                b,
+                &mut out,
+                person,
+                council,
+                term,
+                "Ratsmitglied",
+                true,
+                Some(fraktion),
+            );
             membership(b, &mut out, person, fraktion, term, role, true, None);
             membership(b, &mut out, person, party, term, "Mitglied", true, None);
             for k in 0..2 {
                 let committee = committees[(seat * 2 + k + t) % committees.len()];
-                let role = if k == 0 { "Mitglied" } else { "Stellvertretendes Mitglied" };
-                membership(b, &mut out, person, committee, term, role, k == 0, Some(fraktion));
+                let role = if k == 0 {
+                    "Mitglied"
+                } else {
+                    "Stellvertretendes Mitglied"
+                };
+                membership(
+                    b,
+                    &mut out,
+                    person,
+                    committee,
+                    term,
+                    role,
+                    k == 0,
+                    Some(fraktion),
+                );
             }
             if t + 1 == terms.len() {
                 out.councillors.push((person, fraktion));
             }
         }
-        membership(b, &mut out, persons[60], council, term, "Vorsitz", true, None);
+        membership(
+            b,
+            &mut out,
+            persons[60],
+            council,
+            term,
+            "Vorsitz",
+            true,
+            None,
+        );
         for (k, person) in persons[61..].iter().enumerate() {
             let committee = committees[(k * 3 + t) % committees.len()];
             let (fraktion, _) = groups[k % groups.len()];
-            membership(b, &mut out, *person, committee, term, "Sachkundige/r Bürger/in", k % 3 != 0, Some(fraktion));
+            membership(
+                b,
+                &mut out,
+                *person,
+                committee,
+                term,
+                "Sachkundige/r Bürger/in",
+                k % 3 != 0,
+                Some(fraktion),
+            );
         }
     }
     out
 }
 
 #[allow(clippy::too_many_arguments)]
-fn membership(b: &mut Builder, people: &mut People, person: i64, org: i64, term: &Term, role: &str, voting: bool, on_behalf_of: Option<i64>) {
+fn membership(
+    b: &mut Builder,
+    people: &mut People,
+    person: i64,
+    org: i64,
+    term: &Term,
+    role: &str,
+    voting: bool,
+    on_behalf_of: Option<i64>,
+) {
     let created = local(term.start, 9, 0);
     let body = b.row(person).body_pk;
-    let pk = b.add(Kind::Membership, body, created, json!({
-        "role": role, "votingRight": voting,
-        "startDate": term.start.to_string(), "endDate": term.end.to_string(),
-    }));
+    let pk = b.add(
+        Kind::Membership,
+        body,
+        created,
+        json!({
+            "role": role, "votingRight": voting,
+            "startDate": term.start.to_string(), "endDate": term.end.to_string(),
+        }),
+    );
     b.link(person, "membership", pk);
     b.link(pk, "organization", org);
     if let Some(group) = on_behalf_of {
@@ -589,7 +797,9 @@ fn membership(b: &mut Builder, people: &mut People, person: i64, org: i64, term:
 
 /// A name as it could appear in an email address.
 fn ascii(name: &str) -> String {
-    crate::api::files::ascii_fallback(name).to_lowercase().replace([' ', '.'], "")
+    crate::api::files::ascii_fallback(name)
+        .to_lowercase()
+        .replace([' ', '.'], "")
 }
 
 /// Move a weekend to the next Monday.
@@ -602,7 +812,16 @@ fn workday(date: NaiveDate) -> NaiveDate {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn meeting(b: &mut Builder, body: i64, org: i64, loc: i64, date: NaiveDate, hour: u32, n: usize, members: &[i64]) -> MeetingSlot {
+fn meeting(
+    b: &mut Builder,
+    body: i64,
+    org: i64,
+    loc: i64,
+    date: NaiveDate,
+    hour: u32,
+    n: usize,
+    members: &[i64],
+) -> MeetingSlot {
     let start = local(date, hour, 0);
     let end = start + 3600 * (2 + (n % 3) as i64);
     let now = present();
@@ -626,7 +845,16 @@ fn meeting(b: &mut Builder, body: i64, org: i64, loc: i64, date: NaiveDate, hour
     b.link(pk, "organization", org);
     if invited {
         let at = start - 14 * 86_400;
-        let file = b.file(body, at, &format!("Einladung {org_name} {}", date.format("%d.%m.%Y")), &format!("Einladung-{}.pdf", date.format("%Y-%m-%d")), &[format!("Einladung zur {n}. Sitzung am {} um {hour}:00 Uhr.", date.format("%d.%m.%Y"))]);
+        let file = b.file(
+            body,
+            at,
+            &format!("Einladung {org_name} {}", date.format("%d.%m.%Y")),
+            &format!("Einladung-{}.pdf", date.format("%Y-%m-%d")),
+            &[format!(
+                "Einladung zur {n}. Sitzung am {} um {hour}:00 Uhr.",
+                date.format("%d.%m.%Y")
+            )],
+        );
         b.link(pk, "invitation", file);
     }
     if held && !cancelled {
@@ -634,30 +862,71 @@ fn meeting(b: &mut Builder, body: i64, org: i64, loc: i64, date: NaiveDate, hour
             b.link(pk, "participant", *person);
         }
         let at = (start + 10 * 86_400).min(now - 3600);
-        let protocol = b.file(body, at, &format!("Ergebnisprotokoll {org_name} {}", date.format("%d.%m.%Y")), &format!("Ergebnisprotokoll-{}.pdf", date.format("%Y-%m-%d")), &[format!("Niederschrift über die {n}. Sitzung.")]);
+        let protocol = b.file(
+            body,
+            at,
+            &format!("Ergebnisprotokoll {org_name} {}", date.format("%d.%m.%Y")),
+            &format!("Ergebnisprotokoll-{}.pdf", date.format("%Y-%m-%d")),
+            &[format!("Niederschrift über die {n}. Sitzung.")],
+        );
         b.link(pk, "resultsProtocol", protocol);
         if hour == 15 {
-            let verbatim = b.file(body, at, &format!("Wortprotokoll Stadtrat {}", date.format("%d.%m.%Y")), &format!("Wortprotokoll-{}.pdf", date.format("%Y-%m-%d")), &["Wörtliche Niederschrift der Ratssitzung.".to_string()]);
+            let verbatim = b.file(
+                body,
+                at,
+                &format!("Wortprotokoll Stadtrat {}", date.format("%d.%m.%Y")),
+                &format!("Wortprotokoll-{}.pdf", date.format("%Y-%m-%d")),
+                &["Wörtliche Niederschrift der Ratssitzung.".to_string()],
+            );
             b.link(pk, "verbatimProtocol", verbatim);
         }
         if n % 4 == 0 {
-            let aux = b.file(body, at, &format!("Präsentation zur Sitzung {}", date.format("%d.%m.%Y")), "Praesentation.pdf", &["Folien der Verwaltung.".to_string()]);
+            let aux = b.file(
+                body,
+                at,
+                &format!("Präsentation zur Sitzung {}", date.format("%d.%m.%Y")),
+                "Praesentation.pdf",
+                &["Folien der Verwaltung.".to_string()],
+            );
             b.link(pk, "auxiliaryFile", aux);
         }
         b.touch(pk, at);
     }
-    MeetingSlot { pk, start, held: held && !cancelled, agenda: invited }
+    MeetingSlot {
+        pk,
+        start,
+        held: held && !cancelled,
+        agenda: invited,
+    }
 }
 
 impl Route {
-    fn for_topic(b: &mut Builder, lead: usize, committees: &[i64], council: i64, district: i64, n: usize) -> Route {
+    fn for_topic(
+        b: &mut Builder,
+        lead: usize,
+        committees: &[i64],
+        council: i64,
+        district: i64,
+        n: usize,
+    ) -> Route {
         let lead = committees[lead];
         let steps = match n % 6 {
-            0 => vec![(lead, "Vorberatung"), (committees[0], "Vorberatung"), (council, "Entscheidung")],
+            0 => vec![
+                (lead, "Vorberatung"),
+                (committees[0], "Vorberatung"),
+                (council, "Entscheidung"),
+            ],
             1 | 2 => vec![(lead, "Entscheidung")],
             3 => vec![(district, "Anhörung"), (lead, "Entscheidung")],
             4 => vec![(lead, "Vorberatung"), (council, "Entscheidung")],
-            _ => vec![(lead, if b.rng.chance(50) { "Kenntnisnahme" } else { "Entscheidung" })],
+            _ => vec![(
+                lead,
+                if b.rng.chance(50) {
+                    "Kenntnisnahme"
+                } else {
+                    "Entscheidung"
+                },
+            )],
         };
         Route { steps }
     }
@@ -676,7 +945,13 @@ struct PaperContext<'a> {
     councillors: &'a [(i64, i64)],
 }
 
-fn paper(b: &mut Builder, c: &PaperContext, route: &Route, schedule: &BTreeMap<i64, Vec<MeetingSlot>>, agendas: &mut BTreeMap<i64, Vec<AgendaEntry>>) {
+fn paper(
+    b: &mut Builder,
+    c: &PaperContext,
+    route: &Route,
+    schedule: &BTreeMap<i64, Vec<MeetingSlot>>,
+    agendas: &mut BTreeMap<i64, Vec<AgendaEntry>>,
+) {
     let subject = c.topic.0.replace("{}", c.street);
     let reference = format!("{:04}/{}", c.seq, c.year);
     let created = local(c.date, 9, 30);
@@ -704,20 +979,47 @@ fn paper(b: &mut Builder, c: &PaperContext, route: &Route, schedule: &BTreeMap<i
             b.link(pk, "underDirectionOf", dept);
         }
     }
-    let main = b.file(c.body, created, &format!("Vorlage {reference}"), &format!("Vorlage-{}-{}.pdf", c.seq, c.year), &[subject.clone(), format!("Drucksache {reference} vom {}", c.date.format("%d.%m.%Y"))]);
+    let main = b.file(
+        c.body,
+        created,
+        &format!("Vorlage {reference}"),
+        &format!("Vorlage-{}-{}.pdf", c.seq, c.year),
+        &[
+            subject.clone(),
+            format!("Drucksache {reference} vom {}", c.date.format("%d.%m.%Y")),
+        ],
+    );
     b.link(pk, "mainFile", main);
     if c.seq % 25 == 0 {
-        let master = b.file(c.body, created, &format!("Textfassung {reference}"), &format!("Vorlage-{}-{}.txt", c.seq, c.year), std::slice::from_ref(&subject));
+        let master = b.file(
+            c.body,
+            created,
+            &format!("Textfassung {reference}"),
+            &format!("Vorlage-{}-{}.txt", c.seq, c.year),
+            std::slice::from_ref(&subject),
+        );
         b.link(main, "masterFile", master);
         b.link(master, "derivativeFile", main);
     }
     for k in 0..(c.seq % 3) {
         let title = ["Anlage 1 – Lageplan", "Anlage 2 – Kostenschätzung"][k];
-        let aux = b.file(c.body, created + 60, &format!("{title} zu {reference}"), &format!("Anlage-{}-{}-{}.pdf", k + 1, c.seq, c.year), &[subject.clone()]);
+        let aux = b.file(
+            c.body,
+            created + 60,
+            &format!("{title} zu {reference}"),
+            &format!("Anlage-{}-{}-{}.pdf", k + 1, c.seq, c.year),
+            &[subject.clone()],
+        );
         b.link(pk, "auxiliaryFile", aux);
     }
     if c.topic.2 && c.seq % 2 == 0 {
-        let loc = b.location(c.body, created, &format!("{}, {CITY}", c.street), &format!("{} {}", c.street, 1 + c.seq % 90), c.district);
+        let loc = b.location(
+            c.body,
+            created,
+            &format!("{}, {CITY}", c.street),
+            &format!("{} {}", c.street, 1 + c.seq % 90),
+            c.district,
+        );
         b.link(pk, "location", loc);
     }
     // The consultations follow the route through the next meetings.
@@ -728,9 +1030,14 @@ fn paper(b: &mut Builder, c: &PaperContext, route: &Route, schedule: &BTreeMap<i
             let at = slots.partition_point(|s| s.start < after);
             slots.get(at).copied()
         });
-        let consultation = b.add(Kind::Consultation, Some(c.body), created, json!({
-            "role": role, "authoritative": i == last && *role == "Entscheidung",
-        }));
+        let consultation = b.add(
+            Kind::Consultation,
+            Some(c.body),
+            created,
+            json!({
+                "role": role, "authoritative": i == last && *role == "Entscheidung",
+            }),
+        );
         b.link(pk, "consultation", consultation);
         b.link(consultation, "organization", *org);
         if let Some(slot) = slot {
@@ -751,22 +1058,43 @@ fn paper(b: &mut Builder, c: &PaperContext, route: &Route, schedule: &BTreeMap<i
 fn agenda(b: &mut Builder, body: i64, slot: MeetingSlot, entries: Vec<AgendaEntry>) {
     let published = slot.start - 14 * 86_400;
     let mut items: Vec<(String, bool, Option<&AgendaEntry>)> = vec![
-        ("Eröffnung der Sitzung und Feststellung der Beschlussfähigkeit".into(), true, None),
-        ("Genehmigung der Niederschrift der letzten Sitzung".into(), true, None),
+        (
+            "Eröffnung der Sitzung und Feststellung der Beschlussfähigkeit".into(),
+            true,
+            None,
+        ),
+        (
+            "Genehmigung der Niederschrift der letzten Sitzung".into(),
+            true,
+            None,
+        ),
     ];
-    items.extend(entries.iter().map(|e| (e.paper_name.clone(), true, Some(e))));
+    items.extend(
+        entries
+            .iter()
+            .map(|e| (e.paper_name.clone(), true, Some(e))),
+    );
     items.push(("Mitteilungen der Verwaltung".into(), true, None));
     items.push(("Anfragen aus der Mitte des Gremiums".into(), true, None));
     items.push(("Grundstücksangelegenheiten".into(), false, None));
     for (i, (name, public, entry)) in items.into_iter().enumerate() {
         let result = match (slot.held, entry) {
-            (true, Some(e)) if e.decision => Some(if i % 5 == 0 { "Geändert beschlossen" } else { "Unverändert beschlossen" }),
+            (true, Some(e)) if e.decision => Some(if i % 5 == 0 {
+                "Geändert beschlossen"
+            } else {
+                "Unverändert beschlossen"
+            }),
             (true, Some(_)) => Some("Zur Kenntnis genommen"),
             _ => None,
         };
-        let item = b.add(Kind::AgendaItem, Some(body), published, json!({
-            "number": (i + 1).to_string(), "name": name, "public": public, "result": result,
-        }));
+        let item = b.add(
+            Kind::AgendaItem,
+            Some(body),
+            published,
+            json!({
+                "number": (i + 1).to_string(), "name": name, "public": public, "result": result,
+            }),
+        );
         b.link(slot.pk, "agendaItem", item);
         if let Some(e) = entry {
             b.link(item, "consultation", e.consultation);
@@ -776,8 +1104,24 @@ fn agenda(b: &mut Builder, body: i64, slot: MeetingSlot, entries: Vec<AgendaEntr
             let at = (slot.start + 86_400).min(present() - 3600);
             b.touch(item, at);
             if i % 3 == 0 {
-                let file = b.file(body, at, &format!("Beschluss zu TOP {}", i + 1), &format!("Beschluss-TOP-{}.pdf", i + 1), &[name.clone()]);
+                let file = b.file(
+                    body,
+                    at,
+                    &format!("Beschluss zu TOP {}", i + 1),
+                    &format!("Beschluss-TOP-{}.pdf", i + 1),
+                    &[name.clone()],
+                );
                 b.link(item, "resolutionFile", file);
+            }
+            if i % 7 == 3 {
+                let file = b.file(
+                    body,
+                    at,
+                    &format!("Tischvorlage zu TOP {}", i + 1),
+                    &format!("Tischvorlage-TOP-{}.pdf", i + 1),
+                    &[name.clone()],
+                );
+                b.link(item, "auxiliaryFile", file);
             }
         }
     }
@@ -817,20 +1161,34 @@ fn pick_deletions(b: &mut Builder, body: i64) -> Vec<(i64, i64)> {
 fn enterprise(b: &mut Builder, opts: DemoOptions) {
     let first_year = LAST_YEAR - opts.years as i32 + 1;
     let t0 = local(ymd(first_year.min(2020), 1, 2), 9, 0);
-    let body = b.add(Kind::Body, None, t0, json!({
-        "shortName": "SEL", "name": "Stadtentwässerung Lindenbrück AöR",
-        "classification": "Anstalt des öffentlichen Rechts",
-        "license": "https://creativecommons.org/licenses/by/4.0/",
-        "contactEmail": "vorstand@sel.lindenbrueck.example", "contactName": "Vorstand der SEL",
-    }));
-    let seat = b.location(body, t0, "Betriebshof der SEL, Am Klärwerk 4", "Am Klärwerk 4", "Mühlental");
+    let body = b.add(
+        Kind::Body,
+        None,
+        t0,
+        json!({
+            "shortName": "SEL", "name": "Stadtentwässerung Lindenbrück AöR",
+            "classification": "Anstalt des öffentlichen Rechts",
+            "license": "https://creativecommons.org/licenses/by/4.0/",
+            "contactEmail": "vorstand@sel.lindenbrueck.example", "contactName": "Vorstand der SEL",
+        }),
+    );
+    let seat = b.location(
+        body,
+        t0,
+        "Betriebshof der SEL, Am Klärwerk 4",
+        "Am Klärwerk 4",
+        "Mühlental",
+    );
     b.link(body, "location", seat);
     let terms = terms(b, body, first_year.max(2015));
     let board = b.add(Kind::Organization, Some(body), t0, json!({
         "name": "Verwaltungsrat der Stadtentwässerung Lindenbrück AöR", "shortName": "Verwaltungsrat",
         "organizationType": "Gremium", "classification": "Verwaltungsrat",
     }));
-    let mut people = People { memberships: Vec::new(), councillors: Vec::new() };
+    let mut people = People {
+        memberships: Vec::new(),
+        councillors: Vec::new(),
+    };
     for i in 0..9 {
         let given = *b.rng.pick(&GIVEN_FEMALE);
         let family = *b.rng.pick(&FAMILY);
@@ -838,26 +1196,52 @@ fn enterprise(b: &mut Builder, opts: DemoOptions) {
             "name": format!("{given} {family}"), "givenName": given, "familyName": family, "gender": "female",
         }));
         for term in &terms {
-            membership(b, &mut people, person, board, term, if i == 0 { "Vorsitz" } else { "Mitglied" }, true, None);
+            membership(
+                b,
+                &mut people,
+                person,
+                board,
+                term,
+                if i == 0 { "Vorsitz" } else { "Mitglied" },
+                true,
+                None,
+            );
         }
     }
     let mut schedule = BTreeMap::new();
     let mut slots = Vec::new();
     for year in first_year..=LAST_YEAR {
         for n in 0..(4 * opts.scale as usize) {
-            let date = workday(ymd(year, 2, 1) + Duration::days((n * 300 / (4 * opts.scale as usize)) as i64));
+            let date = workday(
+                ymd(year, 2, 1) + Duration::days((n * 300 / (4 * opts.scale as usize)) as i64),
+            );
             let members = people.members_at(board, date);
             slots.push(meeting(b, body, board, seat, date, 16, n + 1, &members));
         }
     }
     schedule.insert(board, slots.clone());
     let mut agendas = BTreeMap::new();
-    let route = Route { steps: vec![(board, "Entscheidung")] };
+    let route = Route {
+        steps: vec![(board, "Entscheidung")],
+    };
     for year in first_year..=LAST_YEAR {
         for n in 0..(20 * opts.scale as usize) {
-            let date = workday(ymd(year, 1, 15) + Duration::days((n * 320 / (20 * opts.scale as usize)) as i64));
+            let date = workday(
+                ymd(year, 1, 15) + Duration::days((n * 320 / (20 * opts.scale as usize)) as i64),
+            );
             let topic = ("Wirtschaftsplan und Gebührenbedarfsberechnung", 1, false);
-            let ctx = PaperContext { body, date, year, seq: n + 1, topic, street: "Am Klärwerk", district: "Mühlental", departments: &[board], groups: &[], councillors: &[] };
+            let ctx = PaperContext {
+                body,
+                date,
+                year,
+                seq: n + 1,
+                topic,
+                street: "Am Klärwerk",
+                district: "Mühlental",
+                departments: &[board],
+                groups: &[],
+                councillors: &[],
+            };
             paper(b, &ctx, &route, &schedule, &mut agendas);
         }
     }

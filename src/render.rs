@@ -46,7 +46,11 @@ pub fn standalone(
 ) -> Result<Vec<Value>, DbError> {
     let order: Vec<i64> = rows.iter().map(|r| r.pk).collect();
     let graph = Graph::load(conn, rows, opts)?;
-    let renderer = Renderer { urls, opts, graph: &graph };
+    let renderer = Renderer {
+        urls,
+        opts,
+        graph: &graph,
+    };
     Ok(order
         .iter()
         .map(|pk| renderer.object(&graph.rows[pk], true, None))
@@ -54,9 +58,17 @@ pub fn standalone(
 }
 
 impl Graph {
-    fn load(conn: &mut AnyConnection, rows: Vec<ObjectRow>, opts: Options) -> Result<Graph, DbError> {
+    fn load(
+        conn: &mut AnyConnection,
+        rows: Vec<ObjectRow>,
+        opts: Options,
+    ) -> Result<Graph, DbError> {
         let top: Vec<i64> = rows.iter().filter(|r| !r.deleted).map(|r| r.pk).collect();
-        let top_kinds: HashSet<Kind> = rows.iter().filter(|r| !r.deleted).map(|r| r.kind()).collect();
+        let top_kinds: HashSet<Kind> = rows
+            .iter()
+            .filter(|r| !r.deleted)
+            .map(|r| r.kind())
+            .collect();
         let mut graph = Graph {
             rows: rows.into_iter().map(|r| (r.pk, r)).collect(),
             links: HashMap::new(),
@@ -93,7 +105,11 @@ impl Graph {
             back_codes.push(MEMBERSHIP_ORGANIZATION);
         }
         for (l, deleted) in read::links_to(conn, &top, &back_codes)? {
-            graph.incoming.entry(l.to_pk).or_default().push((l, deleted));
+            graph
+                .incoming
+                .entry(l.to_pk)
+                .or_default()
+                .push((l, deleted));
         }
         let files: Vec<i64> = graph
             .rows
@@ -127,7 +143,12 @@ impl Renderer<'_> {
             out.insert("deleted".into(), true.into());
             return Value::Object(out);
         }
-        let incoming = self.graph.incoming.get(&row.pk).map(Vec::as_slice).unwrap_or(&[]);
+        let incoming = self
+            .graph
+            .incoming
+            .get(&row.pk)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         if standalone {
             self.single_back_references(kind, incoming, &mut out);
         }
@@ -159,10 +180,16 @@ impl Renderer<'_> {
         self.relations(row, &mut out);
         if kind == Kind::Organization {
             let members = urls_of(
-                incoming.iter().filter(|(l, deleted)| l.field == MEMBERSHIP_ORGANIZATION && !deleted),
+                incoming
+                    .iter()
+                    .filter(|(l, deleted)| l.field == MEMBERSHIP_ORGANIZATION && !deleted),
                 |(l, _)| self.urls.object(Kind::Membership, l.from_pk),
             );
-            insert_array(&mut out, RELS[ORGANIZATION_MEMBERSHIP as usize].name, members);
+            insert_array(
+                &mut out,
+                RELS[ORGANIZATION_MEMBERSHIP as usize].name,
+                members,
+            );
         }
         self.lists(row, &mut out);
         if kind == Kind::File && self.graph.with_bytes.contains(&row.pk) {
@@ -178,7 +205,12 @@ impl Renderer<'_> {
     }
 
     /// `AgendaItem.meeting`, `Membership.person`, `Consultation.paper`.
-    fn single_back_references(&self, kind: Kind, incoming: &[(LinkRow, bool)], out: &mut Map<String, Value>) {
+    fn single_back_references(
+        &self,
+        kind: Kind,
+        incoming: &[(LinkRow, bool)],
+        out: &mut Map<String, Value>,
+    ) {
         for (l, _) in incoming {
             let rel = &RELS[l.field as usize];
             if let Some((name, true)) = rel.back {
@@ -195,7 +227,9 @@ impl Renderer<'_> {
         let mut arrays: Vec<(&str, Vec<String>)> = Vec::new();
         for (l, deleted) in incoming {
             let rel = &RELS[l.field as usize];
-            let Some((name, false)) = rel.back else { continue };
+            let Some((name, false)) = rel.back else {
+                continue;
+            };
             if *deleted {
                 continue;
             }
@@ -214,8 +248,16 @@ impl Renderer<'_> {
     /// References and embedded children, in the order of `model::RELS`.
     fn relations(&self, row: &ObjectRow, out: &mut Map<String, Value>) {
         let kind = row.kind();
-        let links = self.graph.links.get(&row.pk).map(Vec::as_slice).unwrap_or(&[]);
-        for rel in RELS.iter().filter(|r| r.owner == kind && r.code != ORGANIZATION_MEMBERSHIP) {
+        let links = self
+            .graph
+            .links
+            .get(&row.pk)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        for rel in RELS
+            .iter()
+            .filter(|r| r.owner == kind && r.code != ORGANIZATION_MEMBERSHIP)
+        {
             if self.opts.omit_internal && rel.omit_internal {
                 continue;
             }
@@ -262,14 +304,24 @@ impl Renderer<'_> {
         match row.kind() {
             Kind::Body => {
                 for (name, kind) in BODY_LISTS {
-                    out.insert(name.into(), self.urls.list(ListKind::Body(kind), row.pk).into());
+                    out.insert(
+                        name.into(),
+                        self.urls.list(ListKind::Body(kind), row.pk).into(),
+                    );
                 }
             }
             Kind::Organization => {
-                out.insert("meeting".into(), self.urls.list(ListKind::OrganizationMeetings, row.pk).into());
+                out.insert(
+                    "meeting".into(),
+                    self.urls
+                        .list(ListKind::OrganizationMeetings, row.pk)
+                        .into(),
+                );
                 out.insert(
                     "consultation".into(),
-                    self.urls.list(ListKind::OrganizationConsultations, row.pk).into(),
+                    self.urls
+                        .list(ListKind::OrganizationConsultations, row.pk)
+                        .into(),
                 );
             }
             Kind::System => {
@@ -282,7 +334,10 @@ impl Renderer<'_> {
 }
 
 /// Distinct URLs in first-seen order (an array of references never repeats one).
-fn urls_of<'a, T: 'a>(items: impl Iterator<Item = &'a T>, url: impl Fn(&T) -> String) -> Vec<String> {
+fn urls_of<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    url: impl Fn(&T) -> String,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for item in items {
         let u = url(item);
@@ -296,7 +351,10 @@ fn urls_of<'a, T: 'a>(items: impl Iterator<Item = &'a T>, url: impl Fn(&T) -> St
 /// An optional array: left out when empty (digest §8.2).
 fn insert_array(out: &mut Map<String, Value>, name: &str, urls: Vec<String>) {
     if !urls.is_empty() {
-        out.insert(name.into(), Value::Array(urls.into_iter().map(Value::String).collect()));
+        out.insert(
+            name.into(),
+            Value::Array(urls.into_iter().map(Value::String).collect()),
+        );
     }
 }
 
@@ -314,8 +372,10 @@ fn is_present(value: &Value) -> bool {
 /// Keys the server computes itself; a stored copy (from an import) never
 /// overrides them.
 fn is_derived(kind: Kind, key: &str) -> bool {
-    matches!(key, "id" | "type" | "created" | "modified" | "deleted" | "body")
-        || (kind == Kind::AgendaItem && key == "order")
+    matches!(
+        key,
+        "id" | "type" | "created" | "modified" | "deleted" | "body"
+    ) || (kind == Kind::AgendaItem && key == "order")
         || (kind == Kind::System && matches!(key, "oparlVersion" | "body"))
         || RELS.iter().any(|r| r.owner == kind && r.name == key)
         || (kind == Kind::Person && key == "location")

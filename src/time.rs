@@ -27,7 +27,9 @@ pub fn format_http_date(secs: i64) -> String {
 
 /// Read an HTTP date as sent in `If-Modified-Since`.
 pub fn parse_http_date(value: &str) -> Option<i64> {
-    DateTime::parse_from_rfc2822(value.trim()).ok().map(|t| t.timestamp())
+    DateTime::parse_from_rfc2822(value.trim())
+        .ok()
+        .map(|t| t.timestamp())
 }
 
 /// Read a filter value such as `modified_since`. Accepts RFC 3339 with a
@@ -87,7 +89,14 @@ mod tests {
         assert_eq!(parse_filter("2013-12-31t23:00:00z"), Ok(t));
         assert_eq!(parse_filter("2013-12-31T23:00:00.999Z"), Ok(t));
         assert_eq!(parse_filter("2013-12-31T22:00:00-01:00"), Ok(t));
-        for bad in ["", "yesterday", "2014-01-01", "2014-01-01T00:00:00", "2014-13-01T00:00:00Z", "' OR 1=1 --"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2014-01-01",
+            "2014-01-01T00:00:00",
+            "2014-13-01T00:00:00Z",
+            "' OR 1=1 --",
+        ] {
             assert!(parse_filter(bad).is_err(), "{bad}");
         }
     }

@@ -22,11 +22,16 @@ impl Urls {
             return Err(format!("`{base}` must start with http:// or https://"));
         }
         if url.query().is_some() || url.fragment().is_some() || url.host_str().is_none() {
-            return Err(format!("`{base}` must have a host and no query or fragment"));
+            return Err(format!(
+                "`{base}` must have a host and no query or fragment"
+            ));
         }
         let text = url.as_str().trim_end_matches('/').to_string();
         let base_path = url.path().trim_end_matches('/').to_string();
-        Ok(Urls { base: text, base_path })
+        Ok(Urls {
+            base: text,
+            base_path,
+        })
     }
 
     /// The path under which the API lives ("" for the root).

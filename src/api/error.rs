@@ -18,7 +18,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: &str, debug: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), debug: debug.into() }
+        ApiError {
+            status,
+            message: message.into(),
+            debug: debug.into(),
+        }
     }
 
     /// A malformed query parameter.

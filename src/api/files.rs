@@ -52,13 +52,20 @@ pub async fn serve(
 
 fn content(pk: i64, fields: &str, modified: i64, bytes: Vec<u8>) -> Content {
     let fields: Map<String, Value> = serde_json::from_str(fields).unwrap_or_default();
-    let text = |key: &str| fields.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let text = |key: &str| {
+        fields
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let checksum = match text("sha512Checksum") {
         Some(sum) => sum.to_string(),
         None => hex(&Sha512::digest(&bytes)),
     };
     Content {
-        mime_type: text("mimeType").unwrap_or("application/octet-stream").to_string(),
+        mime_type: text("mimeType")
+            .unwrap_or("application/octet-stream")
+            .to_string(),
         file_name: text("fileName").map_or_else(|| format!("datei-{pk}"), str::to_string),
         etag: format!("\"{}\"", &checksum[..checksum.len().min(32)]),
         modified,
@@ -72,14 +79,23 @@ fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Respon
     h.insert(header::ETAG, value(&c.etag));
     h.insert(header::LAST_MODIFIED, value(&format_http_date(c.modified)));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, no-cache"),
+    );
     if not_modified(c, headers) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return response;
     }
     h.insert(header::CONTENT_TYPE, value(&c.mime_type));
-    h.insert(header::CONTENT_DISPOSITION, value(&content_disposition(disposition, &c.file_name)));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        value(&content_disposition(disposition, &c.file_name)),
+    );
     let total = c.bytes.len() as u64;
     let range = headers
         .get(header::RANGE)
@@ -88,8 +104,14 @@ fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Respon
         .map(|v| parse_range(v, total));
     let (status, body) = match range {
         Some(RangeOutcome::Satisfiable(start, end)) => {
-            h.insert(header::CONTENT_RANGE, value(&format!("bytes {start}-{end}/{total}")));
-            (StatusCode::PARTIAL_CONTENT, c.bytes.slice(start as usize..=end as usize))
+            h.insert(
+                header::CONTENT_RANGE,
+                value(&format!("bytes {start}-{end}/{total}")),
+            );
+            (
+                StatusCode::PARTIAL_CONTENT,
+                c.bytes.slice(start as usize..=end as usize),
+            )
         }
         Some(RangeOutcome::Unsatisfiable) => {
             h.insert(header::CONTENT_RANGE, value(&format!("bytes */{total}")));
@@ -109,7 +131,10 @@ fn value(text: &str) -> HeaderValue {
 
 /// If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
 fn not_modified(c: &Content, headers: &HeaderMap) -> bool {
-    if let Some(tags) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(tags) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         return tags
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
@@ -155,16 +180,26 @@ fn parse_range(header: &str, total: u64) -> RangeOutcome {
     let number = |s: &str| s.parse::<u64>().ok();
     let (start, end) = match (a.is_empty(), b.is_empty()) {
         (false, _) => {
-            let Some(start) = number(a) else { return RangeOutcome::Ignored };
-            let end = if b.is_empty() { Some(u64::MAX) } else { number(b) };
-            let Some(end) = end else { return RangeOutcome::Ignored };
+            let Some(start) = number(a) else {
+                return RangeOutcome::Ignored;
+            };
+            let end = if b.is_empty() {
+                Some(u64::MAX)
+            } else {
+                number(b)
+            };
+            let Some(end) = end else {
+                return RangeOutcome::Ignored;
+            };
             if end < start {
                 return RangeOutcome::Ignored;
             }
             (start, end.min(total.saturating_sub(1)))
         }
         (true, false) => {
-            let Some(n) = number(b) else { return RangeOutcome::Ignored };
+            let Some(n) = number(b) else {
+                return RangeOutcome::Ignored;
+            };
             if n == 0 {
                 return RangeOutcome::Unsatisfiable;
             }
@@ -190,7 +225,10 @@ pub fn content_disposition(disposition: Disposition, file_name: &str) -> String 
     if ascii == file_name {
         format!("{kind}; filename=\"{ascii}\"")
     } else {
-        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}", rfc8187(file_name))
+        format!(
+            "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+            rfc8187(file_name)
+        )
     }
 }
 
@@ -237,10 +275,22 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), RangeOutcome::Satisfiable(0, 9));
-        assert_eq!(parse_range("bytes=90-", 100), RangeOutcome::Satisfiable(90, 99));
-        assert_eq!(parse_range("bytes=-10", 100), RangeOutcome::Satisfiable(90, 99));
-        assert_eq!(parse_range("bytes=95-200", 100), RangeOutcome::Satisfiable(95, 99));
+        assert_eq!(
+            parse_range("bytes=0-9", 100),
+            RangeOutcome::Satisfiable(0, 9)
+        );
+        assert_eq!(
+            parse_range("bytes=90-", 100),
+            RangeOutcome::Satisfiable(90, 99)
+        );
+        assert_eq!(
+            parse_range("bytes=-10", 100),
+            RangeOutcome::Satisfiable(90, 99)
+        );
+        assert_eq!(
+            parse_range("bytes=95-200", 100),
+            RangeOutcome::Satisfiable(95, 99)
+        );
         assert_eq!(parse_range("bytes=100-", 100), RangeOutcome::Unsatisfiable);
         assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeOutcome::Ignored);
         assert_eq!(parse_range("items=0-1", 100), RangeOutcome::Ignored);
@@ -253,6 +303,9 @@ mod tests {
             content_disposition(Disposition::Download, "Straßenbau Übersicht.pdf"),
             "attachment; filename=\"Strassenbau Uebersicht.pdf\"; filename*=UTF-8''Stra%C3%9Fenbau%20%C3%9Cbersicht.pdf"
         );
-        assert_eq!(content_disposition(Disposition::Access, "a.pdf"), "inline; filename=\"a.pdf\"");
+        assert_eq!(
+            content_disposition(Disposition::Access, "a.pdf"),
+            "inline; filename=\"a.pdf\""
+        );
     }
 }

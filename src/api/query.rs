@@ -33,8 +33,13 @@ impl ListQuery {
         for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
             let known = matches!(
                 key.as_ref(),
-                "created_since" | "created_until" | "modified_since" | "modified_until"
-                    | "omit_internal" | "limit" | "after"
+                "created_since"
+                    | "created_until"
+                    | "modified_since"
+                    | "modified_until"
+                    | "omit_internal"
+                    | "limit"
+                    | "after"
             );
             if !known {
                 continue;
@@ -102,7 +107,7 @@ impl ListQuery {
         if pairs.is_empty() {
             return String::new();
         }
-        let mut out = form_urlencoded::Serializer::new(String::from("?"));
+        let mut out = form_urlencoded::Serializer::for_suffix(String::from("?"), 1);
         for (name, value) in pairs {
             out.append_pair(name, &value);
         }
@@ -114,20 +119,28 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ApiError::bad_parameter(key, format!("`{value}` is neither true nor false"))),
+        _ => Err(ApiError::bad_parameter(
+            key,
+            format!("`{value}` is neither true nor false"),
+        )),
     }
 }
 
 /// `limit`: a positive integer; anything above [`MAX_LIMIT`] is capped.
 fn parse_limit(value: &str) -> Result<i64, ApiError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_parameter("limit", format!("`{value}` is not a positive integer")));
+        return Err(ApiError::bad_parameter(
+            "limit",
+            format!("`{value}` is not a positive integer"),
+        ));
     }
     let digits = value.trim_start_matches('0');
     if digits.is_empty() {
         return Err(ApiError::bad_parameter("limit", "must be at least 1"));
     }
-    Ok(digits.parse::<i64>().map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)))
+    Ok(digits
+        .parse::<i64>()
+        .map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)))
 }
 
 fn parse_cursor(value: &str) -> Result<i64, ApiError> {
@@ -135,7 +148,12 @@ fn parse_cursor(value: &str) -> Result<i64, ApiError> {
         .parse::<i64>()
         .ok()
         .filter(|n| *n >= 0 && value.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| ApiError::bad_parameter("after", format!("`{value}` is not a page cursor of this server")))
+        .ok_or_else(|| {
+            ApiError::bad_parameter(
+                "after",
+                format!("`{value}` is not a page cursor of this server"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -167,7 +185,13 @@ mod tests {
 
     #[test]
     fn malformed_values_are_errors() {
-        for raw in ["modified_since=gestern", "after=abc", "after=-3", "omit_internal=yes", "limit=1&limit=2"] {
+        for raw in [
+            "modified_since=gestern",
+            "after=abc",
+            "after=-3",
+            "omit_internal=yes",
+            "limit=1&limit=2",
+        ] {
             assert!(ListQuery::parse(Some(raw)).is_err(), "{raw}");
         }
     }

@@ -113,7 +113,8 @@ fn number(text: &str) -> Option<i64> {
 
 fn strip_prefix_ignore_case<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     let head = path.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &path[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &path[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -140,7 +141,11 @@ mod tests {
         routes.push(Route::FileContent(9, Disposition::Download));
         for route in routes {
             let url = route.url(&urls);
-            assert_eq!(resolve(&urls, urls.path_of(&url)), Resolved::Found(route), "{url}");
+            assert_eq!(
+                resolve(&urls, urls.path_of(&url)),
+                Resolved::Found(route),
+                "{url}"
+            );
         }
     }
 
@@ -155,7 +160,11 @@ mod tests {
             "/oparl/v1.1//paper/12",
             "/OPARL/v1.1/paper/12",
         ] {
-            assert_eq!(resolve(&urls, path), Resolved::Redirect(canonical.clone()), "{path}");
+            assert_eq!(
+                resolve(&urls, path),
+                Resolved::Redirect(canonical.clone()),
+                "{path}"
+            );
         }
         assert_eq!(
             resolve(&urls, "/oparl/v1.1/"),

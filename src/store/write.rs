@@ -94,7 +94,11 @@ pub fn insert_links(conn: &mut AnyConnection, rows: &[LinkRow]) -> Result<(), Db
 }
 
 /// Store the bytes of a File.
-pub fn insert_file_bytes(conn: &mut AnyConnection, file_pk: i64, bytes: &[u8]) -> Result<(), DbError> {
+pub fn insert_file_bytes(
+    conn: &mut AnyConnection,
+    file_pk: i64,
+    bytes: &[u8],
+) -> Result<(), DbError> {
     diesel::insert_into(file_content::table)
         .values(NewContent { file_pk, bytes })
         .execute(conn)?;
@@ -102,7 +106,11 @@ pub fn insert_file_bytes(conn: &mut AnyConnection, file_pk: i64, bytes: &[u8]) -
 }
 
 /// Make sure the System object exists; returns its pk.
-pub fn ensure_system(conn: &mut AnyConnection, fields: &Map<String, Value>, now: i64) -> Result<i64, DbError> {
+pub fn ensure_system(
+    conn: &mut AnyConnection,
+    fields: &Map<String, Value>,
+    now: i64,
+) -> Result<i64, DbError> {
     if let Some(row) = super::read::system(conn)? {
         return Ok(row.pk);
     }
@@ -118,7 +126,11 @@ pub fn create(
     now: i64,
 ) -> Result<i64, DbError> {
     let pk = next_pk(conn)?;
-    let body_pk = if kind == Kind::Body { Some(pk) } else { body_pk };
+    let body_pk = if kind == Kind::Body {
+        Some(pk)
+    } else {
+        body_pk
+    };
     insert_objects(
         conn,
         &[NewObject {
@@ -136,7 +148,13 @@ pub fn create(
 
 /// Append `to` to the relation `field` of `from` (an embedded child or a
 /// reference) and re-stamp everything whose JSON changed.
-pub fn add_link(conn: &mut AnyConnection, from: i64, field: i16, to: i64, now: i64) -> Result<(), DbError> {
+pub fn add_link(
+    conn: &mut AnyConnection,
+    from: i64,
+    field: i16,
+    to: i64,
+    now: i64,
+) -> Result<(), DbError> {
     let rel = model::rel_by_code(field).expect("known relation code");
     let next: Option<i32> = link::table
         .filter(link::from_pk.eq(from))
@@ -146,14 +164,23 @@ pub fn add_link(conn: &mut AnyConnection, from: i64, field: i16, to: i64, now: i
     let position = match rel.shape {
         Shape::Ref | Shape::Embed => {
             // A single-valued relation: replace what was there.
-            diesel::delete(link::table.filter(link::from_pk.eq(from)).filter(link::field.eq(field)))
-                .execute(conn)?;
+            diesel::delete(
+                link::table
+                    .filter(link::from_pk.eq(from))
+                    .filter(link::field.eq(field)),
+            )
+            .execute(conn)?;
             0
         }
         Shape::Refs | Shape::Embeds => next.map_or(0, |p| p + 1),
     };
     diesel::insert_into(link::table)
-        .values(NewLink { from_pk: from, field, position, to_pk: to })
+        .values(NewLink {
+            from_pk: from,
+            field,
+            position,
+            to_pk: to,
+        })
         .execute(conn)?;
     let mut changed = vec![from];
     if rel.back.is_some_and(|(_, single)| !single) || field == MEMBERSHIP_ORGANIZATION {
@@ -167,7 +194,12 @@ pub fn add_link(conn: &mut AnyConnection, from: i64, field: i16, to: i64, now: i
 }
 
 /// Replace the plain values of an object and re-stamp it and its parents.
-pub fn update_fields(conn: &mut AnyConnection, pk: i64, fields: &Map<String, Value>, now: i64) -> Result<(), DbError> {
+pub fn update_fields(
+    conn: &mut AnyConnection,
+    pk: i64,
+    fields: &Map<String, Value>,
+    now: i64,
+) -> Result<(), DbError> {
     diesel::update(object::table.find(pk))
         .set(object::fields.eq(Value::Object(fields.clone()).to_string()))
         .execute(conn)?;
@@ -187,7 +219,10 @@ pub fn delete(conn: &mut AnyConnection, pk: i64, now: i64) -> Result<bool, DbErr
     touch_with_ancestors(conn, pk, now)?;
     touch_dependents(conn, &row, now)?;
     diesel::update(object::table.find(pk))
-        .set((object::deleted.eq(true), object::modified.eq(now.max(row.modified))))
+        .set((
+            object::deleted.eq(true),
+            object::modified.eq(now.max(row.modified)),
+        ))
         .execute(conn)?;
     remove_from_parents(conn, pk, now)?;
     // Children that exist only inside this object go with it.

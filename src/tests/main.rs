@@ -1,0 +1,14 @@
+//! The integration tests: the API driven in-process over a fresh store on
+//! each backend (see `support`). One binary, one module per concern.
+
+mod support;
+
+mod api_errors;
+mod deletion;
+mod files;
+mod filters;
+mod json_format;
+mod lists;
+mod objects;
+mod server;
+mod walk;

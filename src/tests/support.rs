@@ -1,0 +1,259 @@
+//! The test harness: a fresh database per test on each backend, the API
+//! driven in-process, and small helpers to read answers.
+//!
+//! Every test body runs on SQLite. When `OPARL_TEST_POSTGRES` holds the URL of
+//! a PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/test`), it
+//! runs again on a database created for it there and dropped afterwards.
+
+use bytes::Bytes;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use http_body_util::BodyExt;
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use oparl::api::{self, AppState};
+use oparl::db::{AnyConnection, Db};
+use oparl::demo::{self, DemoOptions};
+use oparl::urls::Urls;
+use serde_json::Value;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub const BASE: &str = "http://oparl.test/oparl/v1.1";
+
+/// Run a test body once per configured backend, each on a fresh store.
+pub fn each_backend<F, Fut>(seed_demo: bool, body: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for kind in backends() {
+        let store = TestStore::new(kind);
+        let app = TestApp::new(store, seed_demo);
+        runtime.block_on(body(app));
+    }
+}
+
+/// The backends this run covers.
+pub fn backends() -> Vec<BackendKind> {
+    let mut out = vec![BackendKind::Sqlite];
+    if let Ok(url) = std::env::var("OPARL_TEST_POSTGRES") {
+        if !url.is_empty() {
+            out.push(BackendKind::Postgres(url));
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres(String),
+}
+
+/// A database that exists for one test and is removed after it.
+pub struct TestStore {
+    db: Option<Db>,
+    cleanup: Cleanup,
+    pub label: &'static str,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Database { admin_url: String, name: String },
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "oparl_test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+impl TestStore {
+    pub fn new(kind: BackendKind) -> TestStore {
+        let name = unique_name();
+        match kind {
+            BackendKind::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.sqlite"));
+                let db = Db::open(path.to_str().unwrap(), true).expect("open SQLite test store");
+                TestStore {
+                    db: Some(db),
+                    cleanup: Cleanup::File(path),
+                    label: "sqlite",
+                }
+            }
+            BackendKind::Postgres(admin_url) => {
+                let mut admin = diesel::PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("OPARL_TEST_POSTGRES={admin_url}: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&format!("/{name}"));
+                let db = Db::open(url.as_str(), true).expect("open PostgreSQL test store");
+                TestStore {
+                    db: Some(db),
+                    cleanup: Cleanup::Database { admin_url, name },
+                    label: "postgres",
+                }
+            }
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        self.db.as_ref().unwrap()
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        drop(self.db.take());
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Database { admin_url, name } => {
+                if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+/// The API over one store, called in-process.
+pub struct TestApp {
+    pub state: Arc<AppState>,
+    pub store: TestStore,
+}
+
+/// An answer, body collected.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub fn new(store: TestStore, seed_demo: bool) -> TestApp {
+        let db = store.db().clone();
+        {
+            let mut conn = db.conn().unwrap();
+            if seed_demo {
+                demo::generate(&mut conn, DemoOptions::default()).unwrap();
+            } else {
+                oparl::store::write::ensure_system(&mut conn, &Default::default(), 1_000_000_000)
+                    .unwrap();
+            }
+        }
+        let state = Arc::new(AppState {
+            db,
+            urls: Urls::new(BASE).unwrap(),
+        });
+        TestApp { state, store }
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.store.label
+    }
+
+    pub fn conn(&self) -> impl std::ops::DerefMut<Target = AnyConnection> {
+        self.store.db().conn().unwrap()
+    }
+
+    /// GET a URL of ours (absolute or a path below the base).
+    pub async fn get(&self, url: &str) -> Answer {
+        self.request(Method::GET, url, &[]).await
+    }
+
+    pub async fn request(&self, method: Method, url: &str, headers: &[(&str, &str)]) -> Answer {
+        let target = url.strip_prefix("http://oparl.test").unwrap_or(url);
+        let mut req = Request::builder().method(method).uri(target);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let response = api::handle(Arc::clone(&self.state), req.body(()).unwrap()).await;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// GET and insist on 200 with JSON.
+    pub async fn json(&self, url: &str) -> Value {
+        let answer = self.get(url).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "[{}] GET {url}: {}",
+            self.label(),
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()
+    }
+
+    /// Every object of a list, following `next` to the end.
+    pub async fn walk(&self, first: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut next = Some(first.to_string());
+        let mut pages = 0;
+        while let Some(url) = next {
+            let page = self.json(&url).await;
+            out.extend(
+                page["data"]
+                    .as_array()
+                    .expect("data is an array")
+                    .iter()
+                    .cloned(),
+            );
+            next = page["links"]["next"].as_str().map(str::to_string);
+            pages += 1;
+            assert!(
+                pages < 10_000,
+                "[{}] the next chain of {first} does not end",
+                self.label()
+            );
+        }
+        out
+    }
+}
+
+/// The pk at the end of one of our URLs.
+pub fn pk_of(url: &str) -> i64 {
+    url.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// Percent-encode a query value.
+pub fn enc(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
