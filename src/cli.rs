@@ -43,6 +43,38 @@ enum Command {
     Migrate,
     /// Write the demo city into an empty store.
     Generate(GenerateArgs),
+    /// Check any OParl endpoint against the rules of OParl 1.1.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The URL of the endpoint's System object.
+    system_url: String,
+    /// Also write every finding as JSON to this file.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// Fail (exit status 1) on SHOULD findings too, not only on MUST.
+    #[arg(long)]
+    strict: bool,
+    /// Stop after this many objects (0: check everything).
+    #[arg(long, default_value_t = 0)]
+    max_objects: usize,
+    /// Download and check at most this many files.
+    #[arg(long, default_value_t = 200)]
+    max_files: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// Seconds before a request is given up.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Retries of a request that failed without an answer (or 429/502-504).
+    #[arg(long, default_value_t = 3)]
+    retries: u32,
+    /// Examples shown per rule in the report.
+    #[arg(long, default_value_t = 3)]
+    examples: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,6 +132,9 @@ fn init_logging() {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Check(args) = &cli.command {
+        return check(args);
+    }
     let open = |migrate: bool| {
         Db::open(&cli.database_url, migrate)
             .map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))
@@ -122,6 +157,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
             )
         }
+        Command::Check(_) => unreachable!("handled above"),
         Command::Serve(args) => {
             let listen: SocketAddr = args.listen.parse().map_err(|e| {
                 format!(
@@ -144,6 +180,38 @@ fn run(cli: Cli) -> Result<(), String> {
             prepare_store(&db, args.demo)?;
             serve(db, urls, listen)
         }
+    }
+}
+
+/// `oparl check`: exit status 0 only without MUST findings (or, with
+/// --strict, without SHOULD findings).
+fn check(args: &CheckArgs) -> Result<(), String> {
+    use oparl_conformance::{fetch::FetchOptions, CheckOptions};
+    url::Url::parse(&args.system_url)
+        .map_err(|e| format!("`{}` is not a URL: {e}", args.system_url))?;
+    let opts = CheckOptions {
+        fetch: FetchOptions {
+            concurrency: args.concurrency.into(),
+            timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+            retries: args.retries,
+        },
+        max_objects: args.max_objects,
+        max_files: args.max_files,
+        progress: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let report = runtime.block_on(oparl_conformance::check(&args.system_url, opts));
+    print!("{}", report.text(args.examples));
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.json())
+            .map_err(|e| format!("--json {}: {e}", path.display()))?;
+    }
+    match report.exit_code(args.strict) {
+        0 => Ok(()),
+        _ => Err(format!("{} violates OParl 1.1", args.system_url)),
     }
 }
 
