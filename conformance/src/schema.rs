@@ -119,7 +119,7 @@ pub fn check_object(
         Form::Embedded => s.embedded.get(type_name),
     };
     if let Some(v) = validator {
-        report(v, value, url, path, out);
+        report(v, type_name, value, url, path, out);
     }
 }
 
@@ -140,7 +140,14 @@ pub fn is_error_object(value: &Value) -> bool {
     schemas().error.is_valid(value)
 }
 
-fn report(v: &Validator, value: &Value, url: &str, path: &str, out: &mut Findings) {
+fn report(
+    v: &Validator,
+    type_name: &str,
+    value: &Value,
+    url: &str,
+    path: &str,
+    out: &mut Findings,
+) {
     for e in v.iter_errors(value) {
         let at = format!("{path}{}", e.instance_path().as_str().replace('/', "."));
         let schema_path = e.evaluation_path().to_string();
@@ -151,7 +158,18 @@ fn report(v: &Validator, value: &Value, url: &str, path: &str, out: &mut Finding
             }
             _ => None,
         };
-        let (id, level) = classify(property.as_deref(), &schema_path, &at);
+        // The type URI is judged by the object checks, which know the version.
+        if property.is_none() && at.ends_with(".type") {
+            continue;
+        }
+        let forbidden = matches!(kind, jsonschema::error::ValidationErrorKind::FalseSchema);
+        let (id, level) = if forbidden {
+            // Only embedded forms forbid attributes: back-references and `deleted`.
+            let field = at.rsplit('.').next().unwrap_or("");
+            rule_level(if field == "deleted" { 31 } else { 30 })
+        } else {
+            classify(type_name, property.as_deref(), &schema_path, &at)
+        };
         let message = match &property {
             Some(p) => format!("required attribute `{p}` is missing"),
             None => e.to_string(),
@@ -160,8 +178,12 @@ fn report(v: &Validator, value: &Value, url: &str, path: &str, out: &mut Finding
     }
 }
 
+fn rule_level(id: u32) -> (u32, Level) {
+    (id, rule(id).level)
+}
+
 /// Which rule a schema error breaks.
-fn classify(required: Option<&str>, schema_path: &str, at: &str) -> (u32, Level) {
+fn classify(type_name: &str, required: Option<&str>, schema_path: &str, at: &str) -> (u32, Level) {
     let own = |id: u32| (id, rule(id).level);
     if let Some(p) = required {
         return own(match p {
@@ -172,18 +194,14 @@ fn classify(required: Option<&str>, schema_path: &str, at: &str) -> (u32, Level)
             "order" => 77,
             "accessUrl" => 60,
             "oparlVersion" => 71,
-            "name" | "organization" | "person" | "meeting" | "paper"
-                if schema_path.contains("Body") =>
-            {
-                74
-            }
+            "name" | "organization" | "person" | "meeting" | "paper" if type_name == "Body" => 74,
             "agendaItem"
             | "consultation"
             | "file"
             | "locationList"
             | "legislativeTermList"
             | "membership"
-                if schema_path.contains("Body") =>
+                if type_name == "Body" =>
             {
                 75
             }
@@ -192,23 +210,16 @@ fn classify(required: Option<&str>, schema_path: &str, at: &str) -> (u32, Level)
         });
     }
     let field = at.rsplit('.').next().unwrap_or("");
-    if schema_path.contains("embedded") && schema_path.ends_with("/deleted") {
-        return own(31);
-    }
-    if schema_path.contains("embedded")
-        && schema_path.contains("/properties/")
-        && schema_path.ends_with(&format!("/{field}"))
-        && is_back_reference(field)
-    {
-        return own(30);
-    }
-    if schema_path.contains("geojson") {
+    if schema_path.contains("geojson") || at.contains(".geojson") {
         return own(79);
     }
-    if schema_path.contains("dateTime") {
+    if matches!(
+        field,
+        "created" | "modified" | "start" | "end" | "licenseValidSince" | "oparlSince"
+    ) {
         return own(16);
     }
-    if schema_path.contains("/date") {
+    if matches!(field, "date" | "startDate" | "endDate") {
         return own(15);
     }
     if field == "type" {
@@ -221,22 +232,6 @@ fn classify(required: Option<&str>, schema_path: &str, at: &str) -> (u32, Level)
         return own(48);
     }
     own(20)
-}
-
-fn is_back_reference(field: &str) -> bool {
-    matches!(
-        field,
-        "body"
-            | "person"
-            | "meeting"
-            | "paper"
-            | "agendaItem"
-            | "bodies"
-            | "organizations"
-            | "persons"
-            | "meetings"
-            | "papers"
-    )
 }
 
 fn join(pointer: &str) -> String {

@@ -1,9 +1,11 @@
 //! The integration tests: the API driven in-process over a fresh store on
 //! each backend (see `support`). One binary, one module per concern.
 
+mod fixtures;
 mod support;
 
 mod api_errors;
+mod conformance;
 mod deletion;
 mod files;
 mod filters;

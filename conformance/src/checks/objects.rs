@@ -339,6 +339,14 @@ impl<'a> ObjectChecker<'a> {
                     ctx.add(64, url, path, "sha1Checksum without sha512Checksum");
                 }
             }
+            "Body" if !map.contains_key("legislativeTerm") => {
+                ctx.add(
+                    74,
+                    url,
+                    path,
+                    "Body.legislativeTerm is missing (an empty array when there are none)",
+                );
+            }
             "Location" => {
                 if let Some(geo) = map.get("geojson") {
                     check_coordinates(ctx, geo, url, &format!("{path}.geojson"));
@@ -579,6 +587,32 @@ pub fn check_body_lists_complete(
                     break;
                 }
             }
+        }
+    }
+    // Objects met through references name their Body themselves.
+    for (id, value) in c
+        .fetched
+        .iter()
+        .filter_map(|(id, v)| Some((id, v.as_ref()?)))
+    {
+        let (Some(body), Some(type_name)) = (
+            value["body"].as_str(),
+            value["type"].as_str().and_then(|t| t.rsplit('/').next()),
+        ) else {
+            continue;
+        };
+        if value["deleted"] == Value::Bool(true)
+            || type_name == "LegislativeTerm" && value.get("body").is_none()
+        {
+            continue;
+        }
+        let listed = lists.get(body).and_then(|by_type| by_type.get(type_name));
+        if listed.is_some_and(|l| !l.contains(id)) {
+            findings.push((
+                id.clone(),
+                "$".into(),
+                format!("{id} names Body {body} but is not in its {type_name} list"),
+            ));
         }
     }
     drop(c);

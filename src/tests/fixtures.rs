@@ -1,0 +1,254 @@
+//! HTTP servers for tests on a loopback port: our own API (optionally with
+//! deliberate faults injected into its answers), and the Hürtgenwald crawl
+//! of a real vendor's OParl 1.0 endpoint served as that endpoint served it.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Body as _;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use oparl::api::{self, AppState};
+use oparl::urls::Urls;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+type Answer = Response<Full<Bytes>>;
+type Handler = Arc<
+    dyn Fn(Request<hyper::body::Incoming>) -> Pin<Box<dyn Future<Output = Answer> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Our API on a socket, with ids minted for that socket's address. `fault`
+/// may rewrite each answer: (path, query, status, headers, JSON body).
+pub async fn serve_api(
+    state: &AppState,
+    fault: Option<Arc<dyn Fn(&str, &str, &mut Answer) + Send + Sync>>,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let base = format!("http://{addr}/oparl/v1.1");
+    let state = Arc::new(AppState {
+        db: state.db.clone(),
+        urls: Urls::new(&base).unwrap(),
+    });
+    let handler: Handler = Arc::new(move |req: Request<hyper::body::Incoming>| {
+        let state = Arc::clone(&state);
+        let fault = fault.clone();
+        Box::pin(async move {
+            let path = req.uri().path().to_string();
+            let query = req.uri().query().unwrap_or("").to_string();
+            let mut answer = api::handle(state, req).await;
+            if let Some(fault) = fault {
+                fault(&path, &query, &mut answer);
+            }
+            answer
+        })
+    });
+    let bound = spawn_at(addr, handler).await;
+    assert_eq!(bound, addr);
+    base
+}
+
+/// Serve `handler` at `addr` until the runtime ends.
+async fn spawn_at(addr: SocketAddr, handler: Handler) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let handler = Arc::clone(&handler);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let handler = Arc::clone(&handler);
+                    async move { Ok::<_, Infallible>(handler(req).await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Read, change and write back the JSON body of an answer.
+pub fn edit_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
+    let body = std::mem::take(answer.body_mut());
+    let bytes = futures_now(body);
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        *answer.body_mut() = Full::new(bytes);
+        return;
+    };
+    edit(&mut value);
+    let bytes = Bytes::from(serde_json::to_vec(&value).unwrap());
+    answer
+        .headers_mut()
+        .insert(hyper::header::CONTENT_LENGTH, bytes.len().into());
+    *answer.body_mut() = Full::new(bytes);
+}
+
+/// A Full body is ready at once; take its bytes without awaiting.
+fn futures_now(body: Full<Bytes>) -> Bytes {
+    let mut body = std::pin::pin!(body);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut out = Vec::new();
+    while let std::task::Poll::Ready(Some(Ok(frame))) = body.as_mut().poll_frame(&mut cx) {
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
+        }
+    }
+    Bytes::from(out)
+}
+
+/// The folder of the Hürtgenwald crawl (../shared beside the checkout).
+pub fn huertgenwald_pages() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/realdata/huertgenwald-sdnet-oparl10/pages")
+}
+
+const VENDOR_ORIGIN: &str = "https://sdnetrim.kdvz-frechen.de";
+const VENDOR_PREFIX: &str = "/rim4220/webservice/oparl/v1.0/";
+
+/// Serve the crawl as the vendor served it: every list page at its URL, and
+/// every object it contains (embedded ones too) at its id, with the vendor's
+/// URLs pointing at this server. What the crawl does not hold answers 404
+/// with an HTML page, as a portal would. Returns the System URL.
+pub async fn serve_huertgenwald() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let origin = format!("http://{addr}");
+    let mut routes: HashMap<String, Bytes> = HashMap::new();
+    let root = huertgenwald_pages();
+    for entry in walk_files(&root) {
+        let relative = entry
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        if relative == "missing_ids.json" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&entry)
+            .unwrap()
+            .replace(VENDOR_ORIGIN, &origin);
+        let stem = relative.trim_end_matches(".json");
+        let (list, page) = match stem.split_once(".page-") {
+            Some((list, n)) => (list.to_string(), n.parse::<u32>().unwrap()),
+            None => (stem.to_string(), 1),
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        if let Some(items) = value["data"].as_array() {
+            for item in items {
+                index_objects(item, None, &origin, &mut routes);
+            }
+            routes.insert(
+                format!("{VENDOR_PREFIX}{list}?page={page}"),
+                Bytes::from(text.clone()),
+            );
+            if page == 1 {
+                routes.insert(format!("{VENDOR_PREFIX}{list}"), Bytes::from(text));
+            }
+        } else {
+            routes.insert(format!("{VENDOR_PREFIX}{list}"), Bytes::from(text));
+        }
+    }
+    let routes = Arc::new(routes);
+    let handler: Handler = Arc::new(move |req: Request<hyper::body::Incoming>| {
+        let key = match req.uri().query() {
+            Some(q) => format!("{}?{q}", req.uri().path()),
+            None => req.uri().path().to_string(),
+        };
+        let found = routes.get(&key).cloned();
+        Box::pin(async move {
+            match found {
+                Some(body) => {
+                    let mut r = Response::new(Full::new(body));
+                    r.headers_mut()
+                        .insert("content-type", "application/json".parse().unwrap());
+                    r
+                }
+                None => {
+                    let mut r = Response::new(Full::new(Bytes::from_static(
+                        b"<html><body>Seite nicht gefunden</body></html>",
+                    )));
+                    *r.status_mut() = StatusCode::NOT_FOUND;
+                    r.headers_mut()
+                        .insert("content-type", "text/html".parse().unwrap());
+                    r
+                }
+            }
+        })
+    });
+    spawn_at(addr, handler).await;
+    format!("{origin}{VENDOR_PREFIX}system")
+}
+
+/// Index every object by its path. An object the crawl holds only embedded
+/// is served with the back-reference to its parent that the vendor's
+/// standalone form carries.
+fn index_objects(
+    value: &Value,
+    parent: Option<(&str, &str)>,
+    origin: &str,
+    routes: &mut HashMap<String, Bytes>,
+) {
+    match value {
+        Value::Object(map) => {
+            if let (Some(Value::String(id)), true) = (map.get("id"), map.len() > 1) {
+                if let Some(path) = id.strip_prefix(origin) {
+                    let mut standalone = value.clone();
+                    let back = match (
+                        map.get("type")
+                            .and_then(Value::as_str)
+                            .and_then(|t| t.rsplit('/').next()),
+                        parent,
+                    ) {
+                        (Some("AgendaItem"), Some((p, "agendaItem"))) => Some(("meeting", p)),
+                        (Some("Membership"), Some((p, "membership"))) => Some(("person", p)),
+                        (Some("Consultation"), Some((p, "consultation"))) => Some(("paper", p)),
+                        _ => None,
+                    };
+                    if let Some((key, parent_id)) = back {
+                        standalone[key] = Value::String(parent_id.to_string());
+                    }
+                    routes
+                        .entry(path.to_string())
+                        .or_insert_with(|| Bytes::from(standalone.to_string()));
+                }
+            }
+            let own = map.get("id").and_then(Value::as_str);
+            for (key, v) in map {
+                index_objects(v, own.map(|id| (id, key.as_str())), origin, routes);
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| index_objects(v, parent, origin, routes)),
+        _ => {}
+    }
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
