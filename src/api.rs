@@ -3,19 +3,23 @@
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
+pub mod cache;
 pub mod error;
 pub mod files;
+pub mod http_cache;
 pub mod query;
 pub mod route;
 
 use crate::db::{AnyConnection, Db};
 use crate::model::{Kind, ListKind};
 use crate::render::{self, Options};
-use crate::store::read;
+use crate::store::{read, ObjectRow};
 use crate::urls::Urls;
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
+use cache::{Cache, ObjectKey, PageKey};
 use error::ApiError;
 use http_body_util::Full;
+use http_cache::Tag;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use query::ListQuery;
@@ -30,11 +34,39 @@ pub type Body = Full<Bytes>;
 const MAX_URI_LENGTH: usize = 4096;
 
 /// What every request handler shares.
-#[derive(Debug)]
 pub struct AppState {
     pub db: Db,
     pub urls: Urls,
+    /// Rendered standalone objects.
+    objects: Cache<ObjectKey>,
+    /// Finished (and compressed) answers by ETag and coding.
+    answers: Cache<PageKey>,
 }
+
+impl AppState {
+    /// The state of a server on this database under this base URL, with
+    /// caches of `cache_bytes` in all.
+    pub fn new(db: Db, urls: Urls, cache_bytes: usize) -> AppState {
+        AppState {
+            db,
+            urls,
+            objects: Cache::new(cache_bytes / 2),
+            answers: Cache::new(cache_bytes / 2),
+        }
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("urls", &self.urls)
+            .finish()
+    }
+}
+
+/// Default size of the caches of rendered JSON.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Answer one request.
 pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body> {
@@ -76,29 +108,70 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         Resolved::NotFound => return Err(ApiError::not_found(uri.path())),
     };
     let query = uri.query().map(str::to_string);
-    match route {
+    let conditions = Conditions::of(req.headers());
+    let st = Arc::clone(state);
+    let outcome = match route {
         Route::FileContent(pk, disposition) => {
-            files::serve(state, pk, disposition, req.headers()).await
+            return files::serve(state, pk, disposition, req.headers()).await
         }
         Route::List(list, owner) => {
             let q = ListQuery::parse(query.as_deref())?;
-            let st = Arc::clone(state);
-            let page = run(&state.db, move |conn| {
-                list_page(conn, &st.urls, list, owner, &q)
+            run(&state.db, move |conn| {
+                list_page(conn, &st, list, owner, &q, &conditions)
             })
-            .await?;
-            Ok(json_response(StatusCode::OK, &page))
+            .await?
         }
         Route::System | Route::Object(..) => {
             let omit_internal = ListQuery::parse_object(query.as_deref())?;
-            let st = Arc::clone(state);
-            let object = run(&state.db, move |conn| {
-                one_object(conn, &st.urls, route, omit_internal)
+            run(&state.db, move |conn| {
+                one_object(conn, &st, route, omit_internal, &conditions)
             })
-            .await?;
-            Ok(json_response(StatusCode::OK, &object))
+            .await?
+        }
+    };
+    Ok(json_answer(state, outcome, req.headers()))
+}
+
+/// What a request asks about the copy it already holds.
+struct Conditions {
+    if_none_match: Option<HeaderValue>,
+    if_modified_since: Option<i64>,
+}
+
+impl Conditions {
+    fn of(headers: &hyper::HeaderMap) -> Conditions {
+        Conditions {
+            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            if_modified_since: headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::time::parse_http_date),
         }
     }
+
+    /// Whether the client's copy is current (RFC 9110 §13.2.2:
+    /// If-None-Match wins over If-Modified-Since).
+    fn fresh(&self, etag: &str, modified: Option<i64>) -> bool {
+        if let Some(value) = &self.if_none_match {
+            let mut h = hyper::HeaderMap::new();
+            h.insert(header::IF_NONE_MATCH, value.clone());
+            return http_cache::none_match(&h, etag);
+        }
+        matches!((self.if_modified_since, modified), (Some(since), Some(m)) if m <= since)
+    }
+}
+
+/// A JSON answer before coding: its identity bytes, or "not modified".
+enum Outcome {
+    Fresh {
+        etag: String,
+        modified: Option<i64>,
+    },
+    Body {
+        bytes: Bytes,
+        etag: String,
+        modified: Option<i64>,
+    },
 }
 
 /// Run database work whose own errors are API errors.
@@ -113,28 +186,90 @@ where
 /// The System object or one object at its id.
 fn one_object(
     conn: &mut AnyConnection,
-    urls: &Urls,
+    state: &AppState,
     route: Route,
     omit_internal: bool,
-) -> Result<Value, ApiError> {
+    conditions: &Conditions,
+) -> Result<Outcome, ApiError> {
+    let urls = &state.urls;
     let row = match route {
         Route::System => read::system(conn)?,
         Route::Object(kind, pk) => read::object(conn, pk)?.filter(|row| row.kind() == kind),
         _ => None,
     };
     let row = row.ok_or_else(|| ApiError::not_found(route.url(urls)))?;
-    let opts = Options { omit_internal };
-    Ok(render::standalone(conn, urls, vec![row], opts)?.remove(0))
+    // The object's JSON changes exactly when its `modified` does (store::write
+    // re-stamps everything whose JSON shows a change), so this tag is exact.
+    let etag = Tag::new(urls.system().as_str())
+        .add("object")
+        .number(row.pk)
+        .number(row.modified)
+        .add([u8::from(row.deleted), u8::from(omit_internal)])
+        .finish();
+    let modified = Some(row.modified);
+    if conditions.fresh(&etag, modified) {
+        return Ok(Outcome::Fresh { etag, modified });
+    }
+    let mut bytes = rendered(conn, state, vec![row], omit_internal)?;
+    Ok(Outcome::Body {
+        bytes: bytes.remove(0),
+        etag,
+        modified,
+    })
+}
+
+/// The standalone JSON of these objects, in order, from the cache where it
+/// holds them and rendered in one batch where not.
+fn rendered(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    rows: Vec<ObjectRow>,
+    omit: bool,
+) -> Result<Vec<Bytes>, ApiError> {
+    let key = |r: &ObjectRow| (r.pk, r.modified, r.deleted, omit);
+    let mut out: Vec<Option<Bytes>> = rows.iter().map(|r| state.objects.get(&key(r))).collect();
+    let missing: Vec<ObjectRow> = rows
+        .iter()
+        .zip(&out)
+        .filter(|(_, hit)| hit.is_none())
+        .map(|(r, _)| r.clone())
+        .collect();
+    if !missing.is_empty() {
+        let keys: Vec<ObjectKey> = missing.iter().map(key).collect();
+        let values = render::standalone(
+            conn,
+            &state.urls,
+            missing,
+            Options {
+                omit_internal: omit,
+            },
+        )?;
+        let mut fresh = keys.into_iter().zip(values).map(|(k, v)| {
+            let bytes =
+                Bytes::from(serde_json::to_vec(&v).expect("a JSON value always serialises"));
+            state.objects.put(k, bytes.clone());
+            bytes
+        });
+        for slot in out.iter_mut().filter(|s| s.is_none()) {
+            *slot = fresh.next();
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|b| b.expect("every slot is filled"))
+        .collect())
 }
 
 /// One page of a list: `{data, pagination, links}` (digest §5.1).
 fn list_page(
     conn: &mut AnyConnection,
-    urls: &Urls,
+    state: &AppState,
     list: ListKind,
     owner: i64,
     q: &ListQuery,
-) -> Result<Value, ApiError> {
+    conditions: &Conditions,
+) -> Result<Outcome, ApiError> {
+    let urls = &state.urls;
     let owner_kind = match list {
         ListKind::Bodies => None,
         ListKind::Body(_) => Some(Kind::Body),
@@ -151,43 +286,114 @@ fn list_page(
     let mut rows = read::list_page(conn, list, Some(owner), &q.filter, q.after, size + 1)?;
     let more = rows.len() as i64 > size;
     rows.truncate(size as usize);
-    let last = rows.last().map(|r| r.pk);
-    let data = render::standalone(
-        conn,
-        urls,
-        rows,
-        Options {
-            omit_internal: q.omit_internal,
-        },
-    )?;
     let first = urls.list(list, owner);
+    let this_page = format!("{first}{}", q.to_query_string(q.after));
+    let next = more.then(|| format!("{first}{}", q.to_query_string(rows.last().map(|r| r.pk))));
+    // The page shows these objects as of their `modified`, and its links.
+    let mut tag = Tag::new(urls.system().as_str())
+        .add("page")
+        .add(&this_page)
+        .add(next.as_deref().unwrap_or(""));
+    for r in &rows {
+        tag = tag
+            .number(r.pk)
+            .number(r.modified)
+            .add([u8::from(r.deleted), u8::from(q.omit_internal)]);
+    }
+    let etag = tag.finish();
+    if conditions.fresh(&etag, None) {
+        return Ok(Outcome::Fresh {
+            etag,
+            modified: None,
+        });
+    }
+    let objects = rendered(conn, state, rows, q.omit_internal)?;
     let mut links = serde_json::Map::new();
     links.insert(
         "first".into(),
         format!("{first}{}", q.to_query_string(None)).into(),
     );
-    links.insert(
-        "self".into(),
-        format!("{first}{}", q.to_query_string(q.after)).into(),
-    );
-    if more {
-        links.insert(
-            "next".into(),
-            format!("{first}{}", q.to_query_string(last)).into(),
-        );
+    links.insert("self".into(), this_page.into());
+    if let Some(next) = next {
+        links.insert("next".into(), next.into());
     }
-    Ok(json!({
-        "data": data,
-        "pagination": { "elementsPerPage": size },
-        "links": links,
-    }))
+    let tail = json!({ "pagination": { "elementsPerPage": size }, "links": links });
+    let tail = serde_json::to_vec(&tail).expect("a JSON value always serialises");
+    let mut body = BytesMut::with_capacity(
+        objects.iter().map(Bytes::len).sum::<usize>() + objects.len() + tail.len() + 16,
+    );
+    body.put_slice(b"{\"data\":[");
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            body.put_u8(b',');
+        }
+        body.put_slice(o);
+    }
+    body.put_slice(b"],");
+    body.put_slice(&tail[1..]);
+    Ok(Outcome::Body {
+        bytes: body.freeze(),
+        etag,
+        modified: None,
+    })
+}
+
+/// Turn an outcome into the answer: 304, or the body in the coding the
+/// client accepts, with the cache headers.
+fn json_answer(state: &AppState, outcome: Outcome, headers: &hyper::HeaderMap) -> Response<Body> {
+    match outcome {
+        Outcome::Fresh { etag, modified } => {
+            let mut response = Response::new(Body::default());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            let h = response.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            http_cache::set_cache_headers(h, &etag, modified);
+            response
+        }
+        Outcome::Body {
+            bytes,
+            etag,
+            modified,
+        } => {
+            let coding = if bytes.len() >= http_cache::MIN_COMPRESS {
+                http_cache::choose_coding(headers)
+            } else {
+                "identity"
+            };
+            let body = if coding == "identity" {
+                bytes
+            } else {
+                let key = (etag.clone(), coding);
+                state.answers.get(&key).unwrap_or_else(|| {
+                    let coded = Bytes::from(http_cache::compress(&bytes, coding));
+                    state.answers.put(key, coded.clone());
+                    coded
+                })
+            };
+            let mut response = json_bytes(StatusCode::OK, body);
+            let h = response.headers_mut();
+            http_cache::set_cache_headers(h, &http_cache::coded_etag(&etag, coding), modified);
+            if coding != "identity" {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+            }
+            response
+        }
+    }
 }
 
 /// A JSON answer with the headers every JSON answer carries.
 pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec(value).expect("a JSON value always serialises");
+    json_bytes(status, Bytes::from(bytes))
+}
+
+/// JSON bytes with the headers every JSON answer carries.
+fn json_bytes(status: StatusCode, bytes: Bytes) -> Response<Body> {
     let length = HeaderValue::from(bytes.len());
-    let mut response = Response::new(Body::new(Bytes::from(bytes)));
+    let mut response = Response::new(Body::new(bytes));
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(header::CONTENT_LENGTH, length);

@@ -96,6 +96,12 @@ struct ServeArgs {
     /// Do not apply migrations at start-up (run `oparl migrate` instead).
     #[arg(long, env = "OPARL_NO_MIGRATE")]
     no_migrate: bool,
+
+    /// Memory for the caches of rendered JSON, in MiB. Entries are keyed by
+    /// the modification times read from the database, so they are never
+    /// served stale, even with several servers on one database.
+    #[arg(long, env = "OPARL_CACHE_MB", default_value_t = 64)]
+    cache_mb: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,7 +184,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let urls = Urls::new(&base).map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
             let db = open(!args.no_migrate)?;
             prepare_store(&db, args.demo)?;
-            serve(db, urls, listen)
+            serve(AppState::new(db, urls, args.cache_mb * 1024 * 1024), listen)
         }
     }
 }
@@ -247,7 +253,7 @@ fn generate(db: &Db, opts: DemoOptions) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(db: Db, urls: Urls, listen: SocketAddr) -> Result<(), String> {
+fn serve(state: AppState, listen: SocketAddr) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -256,8 +262,8 @@ fn serve(db: Db, urls: Urls, listen: SocketAddr) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("--listen / OPARL_LISTEN: cannot listen on {listen}: {e}"))?;
-        tracing::info!(system = %urls.system(), %listen, backend = ?db.backend(), "serving OParl 1.1");
-        let state = Arc::new(AppState { db, urls });
+        tracing::info!(system = %state.urls.system(), %listen, backend = ?state.db.backend(), "serving OParl 1.1");
+        let state = Arc::new(state);
         crate::server::serve(state, listener, crate::server::shutdown_signal())
             .await
             .map_err(|e| e.to_string())

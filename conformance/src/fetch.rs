@@ -184,6 +184,15 @@ impl Fetcher {
                 return None;
             }
         };
+        match f.header("content-type") {
+            Some(t) if t.to_ascii_lowercase().starts_with("application/json") => {}
+            other => self.finding_at(
+                12,
+                crate::rules::Level::Should,
+                &f.url,
+                format!("JSON sent with Content-Type {other:?}"),
+            ),
+        }
         match f.header("access-control-allow-origin") {
             Some("*") => {}
             other => self.finding(

@@ -183,8 +183,9 @@ pub fn add_link(
         })
         .execute(conn)?;
     let mut changed = vec![from];
-    if rel.back.is_some_and(|(_, single)| !single) || field == MEMBERSHIP_ORGANIZATION {
-        // The target's back-reference array (or Organization.membership) grew.
+    if rel.back.is_some() || field == MEMBERSHIP_ORGANIZATION {
+        // The target now shows a back-reference (or Organization.membership
+        // grew): its JSON changed too.
         changed.push(to);
     }
     for pk in changed {

@@ -179,6 +179,8 @@ fn the_huertgenwald_crawl_shows_its_known_defects() {
         .await
     });
     let text = report.text(3);
+    // `cargo test --test integration huertgenwald -- --nocapture` shows it.
+    println!("{text}");
     let count = |rule: u32, message: &str| {
         report
             .findings

@@ -35,10 +35,11 @@ pub async fn serve_api(
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let base = format!("http://{addr}/oparl/v1.1");
-    let state = Arc::new(AppState {
-        db: state.db.clone(),
-        urls: Urls::new(&base).unwrap(),
-    });
+    let state = Arc::new(AppState::new(
+        state.db.clone(),
+        Urls::new(&base).unwrap(),
+        api::DEFAULT_CACHE_BYTES,
+    ));
     let handler: Handler = Arc::new(move |req: Request<hyper::body::Incoming>| {
         let state = Arc::clone(&state);
         let fault = fault.clone();

@@ -5,6 +5,7 @@ mod fixtures;
 mod support;
 
 mod api_errors;
+mod caching;
 mod conformance;
 mod deletion;
 mod files;

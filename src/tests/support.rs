@@ -173,10 +173,11 @@ impl TestApp {
                     .unwrap();
             }
         }
-        let state = Arc::new(AppState {
+        let state = Arc::new(AppState::new(
             db,
-            urls: Urls::new(BASE).unwrap(),
-        });
+            Urls::new(BASE).unwrap(),
+            api::DEFAULT_CACHE_BYTES,
+        ));
         TestApp { state, store }
     }
 

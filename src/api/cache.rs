@@ -1,0 +1,92 @@
+//! Bounded in-memory caches of rendered JSON.
+//!
+//! Keys always hold the `modified` (or, for pages, an ETag computed from
+//! the `modified` of every object shown) read from the database in the same
+//! request, so an entry can never be served after the object changed, in
+//! this process or in another one sharing the database: a change makes a new
+//! key, and the old entry just ages out. The bound is a byte budget per
+//! shard; a full shard is emptied (cheap, and the hot entries come back at
+//! once).
+
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+const SHARDS: usize = 16;
+
+pub struct Cache<K> {
+    shards: Vec<Mutex<Shard<K>>>,
+    budget: usize,
+}
+
+struct Shard<K> {
+    map: HashMap<K, Bytes>,
+    bytes: usize,
+}
+
+impl<K: Hash + Eq + Clone> Cache<K> {
+    /// A cache holding at most about `budget` bytes of values.
+    pub fn new(budget: usize) -> Cache<K> {
+        Cache {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        map: HashMap::new(),
+                        bytes: 0,
+                    })
+                })
+                .collect(),
+            budget: budget / SHARDS,
+        }
+    }
+
+    fn shard(&self, key: &K) -> &Mutex<Shard<K>> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        &self.shards[(h.finish() as usize) % SHARDS]
+    }
+
+    pub fn get(&self, key: &K) -> Option<Bytes> {
+        self.shard(key).lock().unwrap().map.get(key).cloned()
+    }
+
+    pub fn put(&self, key: K, value: Bytes) {
+        if value.len() > self.budget {
+            return;
+        }
+        let mut shard = self.shard(&key).lock().unwrap();
+        if shard.bytes + value.len() > self.budget {
+            shard.map.clear();
+            shard.bytes = 0;
+        }
+        shard.bytes += value.len();
+        if let Some(old) = shard.map.insert(key, value) {
+            shard.bytes -= old.len();
+        }
+    }
+}
+
+/// The rendered standalone form of one object: (pk, modified, deleted,
+/// omit_internal).
+pub type ObjectKey = (i64, i64, bool, bool);
+
+/// A finished answer body: (ETag, content coding).
+pub type PageKey = (String, &'static str);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stays_within_its_budget() {
+        let cache: Cache<u32> = Cache::new(16 * 100);
+        for i in 0..1000 {
+            cache.put(i, Bytes::from(vec![0u8; 10]));
+        }
+        let held: usize = cache.shards.iter().map(|s| s.lock().unwrap().bytes).sum();
+        assert!(held <= 1600, "{held}");
+        cache.put(5000, Bytes::from_static(b"x"));
+        assert_eq!(cache.get(&5000), Some(Bytes::from_static(b"x")));
+    }
+}

@@ -1,0 +1,212 @@
+//! HTTP caching and compression of JSON answers: strong ETags computed from
+//! what the answer shows (so a 304 needs no rendering), Last-Modified where
+//! one time exists, `Cache-Control: public, no-cache` (proxies may keep an
+//! answer but must revalidate it), and gzip or brotli by Accept-Encoding,
+//! with `Vary: Accept-Encoding`.
+
+use hyper::header::{self, HeaderMap, HeaderValue};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+
+/// Builds an ETag from the parts an answer's bytes depend on.
+pub struct Tag(Sha256);
+
+impl Tag {
+    /// Every tag starts from the software version and the base URL: both
+    /// change the bytes of every answer.
+    pub fn new(base: &str) -> Tag {
+        let mut h = Sha256::new();
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(base.as_bytes());
+        Tag(h)
+    }
+
+    pub fn add(mut self, part: impl AsRef<[u8]>) -> Tag {
+        self.0.update(part.as_ref());
+        self.0.update([0]);
+        self
+    }
+
+    pub fn number(self, n: i64) -> Tag {
+        self.add(n.to_le_bytes())
+    }
+
+    /// The quoted strong ETag.
+    pub fn finish(self) -> String {
+        let digest = self.0.finalize();
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        format!("\"{hex}\"")
+    }
+}
+
+/// Whether `If-None-Match` names this ETag (or `*`). A compressed variant's
+/// tag carries a suffix; it matches its identity tag too.
+pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    let Some(value) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let bare = etag.trim_matches('"');
+    value
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|t| {
+            t == "*"
+                || t == bare
+                || t.strip_prefix(bare)
+                    .is_some_and(|rest| rest == "-br" || rest == "-gzip")
+        })
+}
+
+/// The coding to answer with: brotli if asked for, else gzip, else none.
+pub fn choose_coding(headers: &HeaderMap) -> &'static str {
+    let accepted = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut br = false;
+    let mut gzip = false;
+    for part in accepted.split(',') {
+        let mut it = part.split(';');
+        let name = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = it.any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+        });
+        if refused {
+            continue;
+        }
+        match name.as_str() {
+            "br" => br = true,
+            "gzip" | "x-gzip" => gzip = true,
+            "*" => br = true,
+            _ => {}
+        }
+    }
+    if br {
+        "br"
+    } else if gzip {
+        "gzip"
+    } else {
+        "identity"
+    }
+}
+
+/// Small answers are not worth compressing.
+pub const MIN_COMPRESS: usize = 512;
+
+/// Compress `body` with a coding from [`choose_coding`].
+pub fn compress(body: &[u8], coding: &str) -> Vec<u8> {
+    match coding {
+        "br" => {
+            let mut out = Vec::with_capacity(body.len() / 4);
+            {
+                // Quality 5 compresses JSON far better than gzip at a cost
+                // that still suits answering on the fly.
+                let mut w = brotli::CompressorWriter::new(&mut out, 16 * 1024, 5, 22);
+                w.write_all(body).expect("writing to memory");
+            }
+            out
+        }
+        "gzip" => {
+            let mut w = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
+            w.write_all(body).expect("writing to memory");
+            w.finish().expect("writing to memory")
+        }
+        _ => body.to_vec(),
+    }
+}
+
+/// The ETag of a coded variant.
+pub fn coded_etag(etag: &str, coding: &str) -> String {
+    match coding {
+        "identity" => etag.to_string(),
+        c => format!("\"{}-{c}\"", etag.trim_matches('"')),
+    }
+}
+
+/// Headers every cacheable JSON answer carries.
+pub fn set_cache_headers(h: &mut HeaderMap, etag: &str, last_modified: Option<i64>) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(t) = last_modified {
+        if let Ok(v) = HeaderValue::from_str(&crate::time::format_http_date(t)) {
+            h.insert(header::LAST_MODIFIED, v);
+        }
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, no-cache"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn codings() {
+        assert_eq!(
+            choose_coding(&headers("accept-encoding", "gzip, deflate, br")),
+            "br"
+        );
+        assert_eq!(choose_coding(&headers("accept-encoding", "gzip")), "gzip");
+        assert_eq!(
+            choose_coding(&headers("accept-encoding", "br;q=0, gzip")),
+            "gzip"
+        );
+        assert_eq!(choose_coding(&HeaderMap::new()), "identity");
+        assert_eq!(
+            choose_coding(&headers("accept-encoding", "identity")),
+            "identity"
+        );
+    }
+
+    #[test]
+    fn etags_match_their_variants() {
+        let tag = Tag::new("b").number(1).finish();
+        assert!(none_match(&headers("if-none-match", &tag), &tag));
+        assert!(none_match(
+            &headers("if-none-match", &coded_etag(&tag, "br")),
+            &tag
+        ));
+        assert!(none_match(&headers("if-none-match", "*"), &tag));
+        assert!(!none_match(&headers("if-none-match", "\"other\""), &tag));
+        assert_ne!(tag, Tag::new("b").number(2).finish());
+    }
+
+    #[test]
+    fn compressed_bodies_round_trip() {
+        use std::io::Read;
+        let body = serde_json::to_vec(&serde_json::json!({"data": vec!["Straße"; 200]})).unwrap();
+        let gz = compress(&body, "gzip");
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        let br = compress(&body, "br");
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&br[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        assert!(br.len() < body.len() / 5);
+    }
+}
