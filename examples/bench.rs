@@ -1,0 +1,632 @@
+//! The benchmark harness, one command on a fresh checkout:
+//!
+//! ```sh
+//! cargo run --release --example bench            # SQLite and PostgreSQL
+//! cargo run --release --example bench -- --backends sqlite --years 1 --scale 1 --seconds 3
+//! ```
+//!
+//! It builds the `oparl` binary and the `load` example, generates the demo
+//! city at the chosen size (default 12 years at scale 10: over a million
+//! objects; the store is kept under `target/bench/` and reused), starts the
+//! server on loopback, and measures the scenarios of issue 5 with `load` in a
+//! process of its own. The very same response bytes are also served from
+//! memory by a minimal hyper server in this process, so each throughput
+//! figure is given as a ratio to that static baseline. It prints a Markdown
+//! table; `--write` also stores it in BENCHMARKS.md.
+
+use bytes::Bytes;
+use diesel::prelude::*;
+use http_body_util::Full;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Args {
+    years: u32,
+    scale: u32,
+    seconds: f64,
+    backends: Vec<String>,
+    pg_admin: String,
+    write: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        years: 12,
+        scale: 10,
+        seconds: 5.0,
+        backends: vec!["sqlite".into(), "postgres".into()],
+        pg_admin: "postgres://postgres@127.0.0.1:5432/test".into(),
+        write: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--years" => a.years = value().parse().expect("--years"),
+            "--scale" => a.scale = value().parse().expect("--scale"),
+            "--seconds" => a.seconds = value().parse().expect("--seconds"),
+            "--backends" => a.backends = value().split(',').map(str::to_string).collect(),
+            "--pg-admin" => a.pg_admin = value(),
+            "--write" => a.write = true,
+            other => panic!("unknown option {other}"),
+        }
+    }
+    a
+}
+
+/// One measured figure per backend.
+#[derive(Default, Clone)]
+struct Row {
+    scenario: String,
+    target: String,
+    values: HashMap<String, String>,
+}
+
+fn main() {
+    let args = args();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "oparl", "--example", "load"])
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building oparl and load failed");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let oparl = target.join("release/oparl");
+    let load = target.join("release/examples/load");
+    std::fs::create_dir_all(target.join("bench")).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let mut rows: Vec<Row> = Vec::new();
+    for (i, backend) in args.backends.iter().enumerate() {
+        let url = match backend.as_str() {
+            "sqlite" => target
+                .join(format!("bench/demo-{}y-x{}.sqlite", args.years, args.scale))
+                .display()
+                .to_string(),
+            "postgres" => {
+                let name = format!("oparl_bench_{}y_x{}", args.years, args.scale);
+                let mut admin =
+                    diesel::PgConnection::establish(&args.pg_admin).expect("--pg-admin");
+                let exists: i64 = diesel::sql_query(format!(
+                    "SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"
+                ))
+                .load::<One>(&mut admin)
+                .map(|v| v.len() as i64)
+                .unwrap_or(0);
+                if exists == 0 {
+                    diesel::sql_query(format!("CREATE DATABASE {name}"))
+                        .execute(&mut admin)
+                        .unwrap();
+                }
+                let mut u = url::Url::parse(&args.pg_admin).unwrap();
+                u.set_path(&format!("/{name}"));
+                u.to_string()
+            }
+            other => panic!("unknown backend {other}"),
+        };
+        eprintln!("== {backend}: {url}");
+        let port = 18200 + i as u16 * 2;
+        let measured = bench_backend(&args, &runtime, &oparl, &load, &url, port);
+        for (scenario, target, value) in measured {
+            match rows.iter_mut().find(|r| r.scenario == scenario) {
+                Some(r) => {
+                    r.values.insert(backend.clone(), value);
+                }
+                None => {
+                    let mut r = Row {
+                        scenario,
+                        target,
+                        ..Default::default()
+                    };
+                    r.values.insert(backend.clone(), value);
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    let table = render_table(&args, &rows);
+    println!("{table}");
+    if args.write {
+        let text = format!(
+            "# Benchmarks\n\nMeasured with `cargo run --release --example bench -- --write` \
+             (demo city: {} years at scale {}, {} s per load run).\n\n{}\n\n{table}\n",
+            args.years,
+            args.scale,
+            args.seconds,
+            machine()
+        );
+        std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"),
+            text,
+        )
+        .unwrap();
+    }
+}
+
+#[derive(QueryableByName)]
+struct One {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    #[allow(dead_code)]
+    one: i32,
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    / 1024
+                    / 1024
+            })
+        })
+        .unwrap_or(0);
+    format!("Machine: {cores} cores ({cpu}), {mem} GiB RAM, loopback only.")
+}
+
+fn render_table(args: &Args, rows: &[Row]) -> String {
+    let mut out = String::from("| scenario | target |");
+    for b in &args.backends {
+        out.push_str(&format!(" {b} |"));
+    }
+    out.push_str("\n|---|---|");
+    for _ in &args.backends {
+        out.push_str("---|");
+    }
+    for r in rows {
+        out.push_str(&format!("\n| {} | {} |", r.scenario, r.target));
+        for b in &args.backends {
+            out.push_str(&format!(
+                " {} |",
+                r.values.get(b).map(String::as_str).unwrap_or("–")
+            ));
+        }
+    }
+    out
+}
+
+/// Start the server on a store, generating the demo first if it is empty.
+fn start_server(oparl: &std::path::Path, url: &str, port: u16) -> Child {
+    let child = Command::new(oparl)
+        .args([
+            "--database-url",
+            url,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start oparl serve");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the server did not start");
+}
+
+fn bench_backend(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+    oparl: &std::path::Path,
+    load: &std::path::Path,
+    url: &str,
+    port: u16,
+) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    // The store: generated once and kept.
+    let db = oparl::db::Db::open(url, true).expect("open the benchmark store");
+    let empty = oparl::demo::store_is_empty(&mut db.conn().unwrap()).unwrap();
+    if empty {
+        let started = Instant::now();
+        let status = Command::new(oparl)
+            .args([
+                "--database-url",
+                url,
+                "generate",
+                "--years",
+                &args.years.to_string(),
+                "--scale",
+                &args.scale.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let objects: i64 = oparl::store::read::count_by_kind(&mut db.conn().unwrap())
+            .unwrap()
+            .iter()
+            .map(|(_, l, d)| l + d)
+            .sum();
+        let secs = started.elapsed().as_secs_f64();
+        out.push((
+            "generate the demo city".into(),
+            "seconds, not minutes".into(),
+            format!("{objects} objects in {secs:.0} s"),
+        ));
+    }
+    let objects: i64 = oparl::store::read::count_by_kind(&mut db.conn().unwrap())
+        .unwrap()
+        .iter()
+        .map(|(_, l, d)| l + d)
+        .sum();
+    out.push((
+        "objects in the store".into(),
+        "≥ 1,000,000".into(),
+        objects.to_string(),
+    ));
+
+    let mut server = start_server(oparl, url, port);
+    let base = format!("http://127.0.0.1:{port}/oparl/v1.1");
+    let mut client = Client::new(port);
+    let system = client.json(&base);
+    let bodies = client.json(system["body"].as_str().unwrap());
+    let body = bodies["data"][0].clone();
+    let papers = body["paper"].as_str().unwrap().to_string();
+    let first_page = client.json(&papers);
+    let paper = first_page["data"][0]["id"].as_str().unwrap().to_string();
+
+    // The static baseline serves the same bytes from memory.
+    let object_bytes = client.get(&paper, &[]).2;
+    let page_bytes = client.get(&papers, &[]).2;
+    let baseline_port = port + 1;
+    let mut statics = HashMap::new();
+    statics.insert(path_of(&paper), Bytes::from(object_bytes));
+    statics.insert(path_of(&papers), Bytes::from(page_bytes));
+    runtime.spawn(static_server(baseline_port, Arc::new(statics)));
+    std::thread::sleep(Duration::from_millis(200));
+
+    let run_load = |url: &str, connections: usize, headers: &[&str]| -> Value {
+        let mut cmd = Command::new(load);
+        cmd.arg(url)
+            .arg(connections.to_string())
+            .arg(args.seconds.to_string());
+        for h in headers {
+            cmd.arg(h);
+        }
+        let output = cmd.output().expect("run load");
+        serde_json::from_slice(&output.stdout).expect("load prints JSON")
+    };
+    let swap = |u: &str| u.replace(&format!(":{port}/"), &format!(":{baseline_port}/"));
+    for (name, url) in [
+        ("(a) one object by id, hot", &paper),
+        ("(b) first page of 100 papers, hot", &papers),
+    ] {
+        let ours = run_load(url, 8, &[]);
+        let baseline = run_load(&swap(url), 8, &[]);
+        let ratio = ours["rps"].as_f64().unwrap() / baseline["rps"].as_f64().unwrap().max(1.0);
+        out.push((
+            name.into(),
+            "≥ 0.7 × static".into(),
+            format!(
+                "{:.0} req/s = {ratio:.2} × static ({:.0} req/s); p99 {:.1} ms",
+                ours["rps"].as_f64().unwrap(),
+                baseline["rps"].as_f64().unwrap(),
+                ours["p99_ms"].as_f64().unwrap()
+            ),
+        ));
+    }
+
+    // Cold pages: pages never served before, near the start and 90% deep.
+    let cursors = paper_cursors(&db, &body);
+    let cold = |client: &mut Client, start: usize| -> Vec<f64> {
+        let mut times = Vec::new();
+        for i in 0..200 {
+            // Windows of 100 that do not overlap: nothing on them was rendered before.
+            let after = cursors[(start + i * 100) % cursors.len()];
+            let url = format!("{papers}?limit=100&after={after}");
+            let t = Instant::now();
+            let (status, _, _) = client.get(&url, &[]);
+            assert_eq!(status, 200);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        times
+    };
+    let first = cold(&mut client, 0);
+    let deep = cold(&mut client, cursors.len() * 9 / 10);
+    let pct = |t: &[f64], p: f64| t[((t.len() - 1) as f64 * p) as usize];
+    out.push((
+        "(b) first page of 100 papers, cold".into(),
+        "p50 ≤ 5 ms, p99 ≤ 20 ms".into(),
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms",
+            pct(&first, 0.5),
+            pct(&first, 0.99)
+        ),
+    ));
+    out.push((
+        "(c) deep page (90 %), cold".into(),
+        "≤ 1.25 × first page".into(),
+        format!(
+            "p50 {:.1} ms = {:.2} × first page",
+            pct(&deep, 0.5),
+            pct(&deep, 0.5) / pct(&first, 0.5)
+        ),
+    ));
+
+    // (d) Incremental sync: 100 objects change, then every list is asked.
+    let since = oparl::time::now() - 1;
+    {
+        let mut conn = db.conn().unwrap();
+        for after in cursors.iter().step_by(cursors.len() / 100 + 1).take(100) {
+            let row = oparl::store::read::object(&mut conn, *after).unwrap();
+            if let Some(row) = row.filter(|r| !r.deleted) {
+                let mut fields: serde_json::Map<String, Value> =
+                    serde_json::from_str(&row.fields).unwrap();
+                fields.insert("keyword".into(), serde_json::json!(["geändert"]));
+                oparl::store::write::update_fields(&mut conn, row.pk, &fields, oparl::time::now())
+                    .unwrap();
+            }
+        }
+    }
+    let since_q = format!(
+        "modified_since={}",
+        enc(&oparl::time::format_datetime(since))
+    );
+    let t = Instant::now();
+    let mut changed = 0;
+    for b in bodies["data"].as_array().unwrap() {
+        for (field, _) in oparl::model::BODY_LISTS {
+            changed += client.walk(&format!("{}?{since_q}", b[field].as_str().unwrap()));
+        }
+    }
+    out.push((
+        "(d) incremental sync of 100 changes, all lists".into(),
+        "≤ 50 ms".into(),
+        format!(
+            "{:.0} ms ({changed} objects)",
+            t.elapsed().as_secs_f64() * 1000.0
+        ),
+    ));
+
+    // (e) Full harvest by one sequential client.
+    let t = Instant::now();
+    let mut harvested = 0;
+    for b in bodies["data"].as_array().unwrap() {
+        for (field, _) in oparl::model::BODY_LISTS {
+            harvested += client.walk(&format!("{}?limit=1000", b[field].as_str().unwrap()));
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    out.push((
+        "(e) full harvest, one sequential client".into(),
+        "≥ 30,000 objects/s".into(),
+        format!(
+            "{:.0} objects/s ({harvested} in {secs:.1} s)",
+            harvested as f64 / secs
+        ),
+    ));
+
+    // (f) Conditional GETs.
+    let etag = client
+        .get(&papers, &[])
+        .1
+        .get("etag")
+        .cloned()
+        .unwrap_or_default();
+    let r = run_load(&papers, 8, &[&format!("If-None-Match: {etag}")]);
+    let statuses = r["statuses"].to_string();
+    out.push((
+        "(f) conditional GET answered 304".into(),
+        "–".into(),
+        format!(
+            "{:.0} req/s, p99 {:.1} ms, statuses {statuses}",
+            r["rps"].as_f64().unwrap(),
+            r["p99_ms"].as_f64().unwrap()
+        ),
+    ));
+
+    out.push((
+        "(g) import from a JSON Lines dump".into(),
+        "≥ 50,000 objects/s".into(),
+        "not built yet (issue 4)".into(),
+    ));
+
+    // 256 connections.
+    let r = run_load(&paper, 256, &[]);
+    out.push((
+        "256 concurrent connections, one object".into(),
+        "no errors, p99 < 100 ms".into(),
+        format!(
+            "{} errors, p99 {:.1} ms, {:.0} req/s",
+            r["errors"],
+            r["p99_ms"].as_f64().unwrap(),
+            r["rps"].as_f64().unwrap()
+        ),
+    ));
+
+    // (h) Peak memory of the server.
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", server.id())).unwrap_or_default();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .map(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .unwrap_or("0")
+                .parse::<u64>()
+                .unwrap_or(0)
+                / 1024
+        })
+        .unwrap_or(0);
+    out.push((
+        "(h) server peak RSS".into(),
+        "≤ 200 MB".into(),
+        format!("{peak} MB"),
+    ));
+    let _ = server.kill();
+    let _ = server.wait();
+    out
+}
+
+/// Pks of the Paper list in order: cursors for pages anywhere in it.
+fn paper_cursors(db: &oparl::db::Db, body: &Value) -> Vec<i64> {
+    use oparl::db::schema::object;
+    let body_pk: i64 = body["id"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    object::table
+        .filter(object::kind.eq(oparl::model::Kind::Paper.code()))
+        .filter(object::body_pk.eq(body_pk))
+        .filter(object::deleted.eq(false))
+        .order(object::pk)
+        .select(object::pk)
+        .load::<i64>(&mut *db.conn().unwrap())
+        .unwrap()
+}
+
+fn enc(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+fn path_of(url: &str) -> String {
+    let u = url::Url::parse(url).unwrap();
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    }
+}
+
+/// The static baseline: fixed bytes from memory, with the JSON headers.
+async fn static_server(port: u16, routes: Arc<HashMap<String, Bytes>>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let routes = Arc::clone(&routes);
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let key = match req.uri().query() {
+                        Some(q) => format!("{}?{q}", req.uri().path()),
+                        None => req.uri().path().to_string(),
+                    };
+                    let body = routes.get(&key).cloned().unwrap_or_default();
+                    async move {
+                        let mut r = hyper::Response::new(Full::new(body));
+                        r.headers_mut().insert(
+                            "content-type",
+                            "application/json; charset=utf-8".parse().unwrap(),
+                        );
+                        r.headers_mut()
+                            .insert("access-control-allow-origin", "*".parse().unwrap());
+                        Ok::<_, std::convert::Infallible>(r)
+                    }
+                });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tcp), service)
+                .await;
+        });
+    }
+}
+
+/// A blocking keep-alive HTTP/1.1 client: one connection, requests in turn.
+struct Client {
+    port: u16,
+    stream: BufReader<TcpStream>,
+}
+
+impl Client {
+    fn new(port: u16) -> Client {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_nodelay(true).unwrap();
+        Client {
+            port,
+            stream: BufReader::new(s),
+        }
+    }
+
+    fn get(&mut self, url: &str, headers: &[&str]) -> (u16, HashMap<String, String>, Vec<u8>) {
+        let mut req = format!(
+            "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+            path_of(url),
+            self.port
+        );
+        for h in headers {
+            req.push_str(h);
+            req.push_str("\r\n");
+        }
+        req.push_str("\r\n");
+        self.stream.get_mut().write_all(req.as_bytes()).unwrap();
+        let mut line = String::new();
+        self.stream.read_line(&mut line).unwrap();
+        let status: u16 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let mut head = HashMap::new();
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).unwrap();
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                head.insert(k.to_ascii_lowercase(), v.trim().to_string());
+            }
+        }
+        let length: usize = head
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).unwrap();
+        (status, head, body)
+    }
+
+    fn json(&mut self, url: &str) -> Value {
+        let (status, _, body) = self.get(url, &[]);
+        assert_eq!(status, 200, "{url}");
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Follow `next` to the end; returns the number of objects.
+    fn walk(&mut self, first: &str) -> usize {
+        let mut n = 0;
+        let mut next = Some(first.to_string());
+        while let Some(url) = next {
+            let page = self.json(&url);
+            n += page["data"].as_array().map_or(0, Vec::len);
+            next = page["links"]["next"].as_str().map(str::to_string);
+        }
+        n
+    }
+}
