@@ -16,7 +16,7 @@ use crate::render::{self, Options};
 use crate::store::{read, ObjectRow};
 use crate::urls::Urls;
 use bytes::{BufMut, Bytes, BytesMut};
-use cache::{Cache, ObjectKey, PageKey};
+use cache::{Cache, ObjectKey, PageKey, Recent};
 use error::ApiError;
 use http_body_util::Full;
 use http_cache::Tag;
@@ -41,6 +41,10 @@ pub struct AppState {
     objects: Cache<ObjectKey>,
     /// Finished (and compressed) answers by ETag and coding.
     answers: Cache<PageKey>,
+    /// Whole answers by request target, served without asking the database
+    /// while younger than `max_stale` (zero: always ask).
+    recent: Cache<String, Recent>,
+    max_stale: std::time::Duration,
 }
 
 impl AppState {
@@ -51,8 +55,18 @@ impl AppState {
             db,
             urls,
             objects: Cache::new(cache_bytes / 2),
-            answers: Cache::new(cache_bytes / 2),
+            answers: Cache::new(cache_bytes / 4),
+            recent: Cache::new(cache_bytes / 4),
+            max_stale: std::time::Duration::ZERO,
         }
+    }
+
+    /// Accept answers up to this old without asking the database. A change
+    /// committed by any server then shows within this bound; harvesters that
+    /// sync with `modified_since` must subtract it from their start time.
+    pub fn with_max_stale(mut self, bound: std::time::Duration) -> AppState {
+        self.max_stale = bound;
+        self
     }
 }
 
@@ -109,6 +123,28 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     };
     let query = uri.query().map(str::to_string);
     let conditions = Conditions::of(req.headers());
+    let target = uri.to_string();
+    if !state.max_stale.is_zero() && !matches!(route, Route::FileContent(..)) {
+        if let Some(r) = state
+            .recent
+            .get(&target)
+            .filter(|r| r.at.elapsed() < state.max_stale)
+        {
+            let outcome = if conditions.fresh(&r.etag, r.modified) {
+                Outcome::Fresh {
+                    etag: r.etag,
+                    modified: r.modified,
+                }
+            } else {
+                Outcome::Body {
+                    bytes: r.bytes,
+                    etag: r.etag,
+                    modified: r.modified,
+                }
+            };
+            return Ok(json_answer(state, outcome, req.headers()));
+        }
+    }
     let st = Arc::clone(state);
     let outcome = match route {
         Route::FileContent(pk, disposition) => {

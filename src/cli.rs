@@ -102,6 +102,13 @@ struct ServeArgs {
     /// served stale, even with several servers on one database.
     #[arg(long, env = "OPARL_CACHE_MB", default_value_t = 64)]
     cache_mb: usize,
+
+    /// Serve an answer up to this many milliseconds old without asking the
+    /// database. 0 (the default) asks on every request, so a change
+    /// committed by any server shows at once; a bound trades that for speed,
+    /// and harvesters must then subtract it from their modified_since.
+    #[arg(long, env = "OPARL_MAX_STALE_MS", default_value_t = 0)]
+    max_stale_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -184,7 +191,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let urls = Urls::new(&base).map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
             let db = open(!args.no_migrate)?;
             prepare_store(&db, args.demo)?;
-            serve(AppState::new(db, urls, args.cache_mb * 1024 * 1024), listen)
+            let state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
+                .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms));
+            serve(state, listen)
         }
     }
 }

@@ -15,19 +15,30 @@ use std::sync::Mutex;
 
 const SHARDS: usize = 16;
 
-pub struct Cache<K> {
-    shards: Vec<Mutex<Shard<K>>>,
+/// How much memory a cached value takes.
+pub trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for Bytes {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+pub struct Cache<K, V = Bytes> {
+    shards: Vec<Mutex<Shard<K, V>>>,
     budget: usize,
 }
 
-struct Shard<K> {
-    map: HashMap<K, Bytes>,
+struct Shard<K, V> {
+    map: HashMap<K, V>,
     bytes: usize,
 }
 
-impl<K: Hash + Eq + Clone> Cache<K> {
+impl<K: Hash + Eq + Clone, V: Weigh + Clone> Cache<K, V> {
     /// A cache holding at most about `budget` bytes of values.
-    pub fn new(budget: usize) -> Cache<K> {
+    pub fn new(budget: usize) -> Cache<K, V> {
         Cache {
             shards: (0..SHARDS)
                 .map(|_| {
@@ -41,28 +52,29 @@ impl<K: Hash + Eq + Clone> Cache<K> {
         }
     }
 
-    fn shard(&self, key: &K) -> &Mutex<Shard<K>> {
+    fn shard(&self, key: &K) -> &Mutex<Shard<K, V>> {
         let mut h = DefaultHasher::new();
         key.hash(&mut h);
         &self.shards[(h.finish() as usize) % SHARDS]
     }
 
-    pub fn get(&self, key: &K) -> Option<Bytes> {
+    pub fn get(&self, key: &K) -> Option<V> {
         self.shard(key).lock().unwrap().map.get(key).cloned()
     }
 
-    pub fn put(&self, key: K, value: Bytes) {
-        if value.len() > self.budget {
+    pub fn put(&self, key: K, value: V) {
+        let weight = value.weight();
+        if weight > self.budget {
             return;
         }
         let mut shard = self.shard(&key).lock().unwrap();
-        if shard.bytes + value.len() > self.budget {
+        if shard.bytes + weight > self.budget {
             shard.map.clear();
             shard.bytes = 0;
         }
-        shard.bytes += value.len();
+        shard.bytes += weight;
         if let Some(old) = shard.map.insert(key, value) {
-            shard.bytes -= old.len();
+            shard.bytes -= old.weight();
         }
     }
 }
@@ -74,13 +86,29 @@ pub type ObjectKey = (i64, i64, bool, bool);
 /// A finished answer body: (ETag, content coding).
 pub type PageKey = (String, &'static str);
 
+/// A whole answer as recently read from the database, for servers that
+/// accept a bound on staleness (`--max-stale-ms`).
+#[derive(Clone)]
+pub struct Recent {
+    pub at: std::time::Instant,
+    pub etag: String,
+    pub modified: Option<i64>,
+    pub bytes: Bytes,
+}
+
+impl Weigh for Recent {
+    fn weight(&self) -> usize {
+        self.bytes.len() + self.etag.len() + 64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn stays_within_its_budget() {
-        let cache: Cache<u32> = Cache::new(16 * 100);
+        let cache: Cache<u32, Bytes> = Cache::new(16 * 100);
         for i in 0..1000 {
             cache.put(i, Bytes::from(vec![0u8; 10]));
         }

@@ -200,3 +200,48 @@ fn a_second_server_on_the_same_database_never_serves_stale_json() {
         assert_eq!(app.json(&id).await["name"], "Neuer Titel");
     });
 }
+
+#[test]
+fn a_staleness_bound_is_kept_and_no_longer() {
+    each_backend(true, |app| async move {
+        let (paper, _) = first_paper(&app).await;
+        let id = paper["id"].as_str().unwrap().to_string();
+        let bound = std::time::Duration::from_millis(300);
+        let lenient = Arc::new(
+            AppState::new(
+                app.store.db().clone(),
+                Urls::new(BASE).unwrap(),
+                api::DEFAULT_CACHE_BYTES,
+            )
+            .with_max_stale(bound),
+        );
+        let name = |state: Arc<AppState>, url: String| async move {
+            let req = hyper::Request::builder()
+                .uri(url.strip_prefix("http://oparl.test").unwrap())
+                .body(())
+                .unwrap();
+            let body = http_body_util::BodyExt::collect(api::handle(state, req).await.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            serde_json::from_slice::<Value>(&body).unwrap()["name"].clone()
+        };
+        assert_eq!(name(Arc::clone(&lenient), id.clone()).await, paper["name"]);
+        let mut fields = serde_json::Map::new();
+        fields.insert("name".into(), "Später geändert".into());
+        write::update_fields(
+            &mut app.conn(),
+            pk_of(&id),
+            &fields,
+            oparl::time::now() + 50,
+        )
+        .unwrap();
+        tokio::time::sleep(bound + std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            name(Arc::clone(&lenient), id.clone()).await,
+            "Später geändert",
+            "[{}] stale beyond the bound",
+            app.label()
+        );
+    });
+}
