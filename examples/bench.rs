@@ -210,7 +210,7 @@ fn render_table(args: &Args, rows: &[Row]) -> String {
 }
 
 /// Start the server on a store, generating the demo first if it is empty.
-fn start_server(oparl: &std::path::Path, url: &str, port: u16) -> Child {
+fn start_server(oparl: &std::path::Path, url: &str, port: u16, extra: &[&str]) -> Child {
     let child = Command::new(oparl)
         .args([
             "--database-url",
@@ -219,6 +219,7 @@ fn start_server(oparl: &std::path::Path, url: &str, port: u16) -> Child {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
