@@ -13,7 +13,7 @@ pub mod route;
 use crate::db::{AnyConnection, Db};
 use crate::model::{Kind, ListKind};
 use crate::render::{self, Options};
-use crate::store::{read, ObjectRow};
+use crate::store::{read, ObjectHead, ObjectRow};
 use crate::urls::Urls;
 use bytes::{BufMut, Bytes, BytesMut};
 use cache::{Cache, ObjectKey, PageKey, Recent};
@@ -165,6 +165,23 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
             .await?
         }
     };
+    if let (
+        false,
+        Outcome::Body {
+            bytes,
+            etag,
+            modified,
+        },
+    ) = (state.max_stale.is_zero(), &outcome)
+    {
+        let recent = Recent {
+            at: std::time::Instant::now(),
+            etag: etag.clone(),
+            modified: *modified,
+            bytes: bytes.clone(),
+        };
+        state.recent.put(target, recent);
+    }
     Ok(json_answer(state, outcome, req.headers()))
 }
 
@@ -228,25 +245,25 @@ fn one_object(
     conditions: &Conditions,
 ) -> Result<Outcome, ApiError> {
     let urls = &state.urls;
-    let row = match route {
-        Route::System => read::system(conn)?,
-        Route::Object(kind, pk) => read::object(conn, pk)?.filter(|row| row.kind() == kind),
+    let head = match route {
+        Route::System => read::system(conn)?.map(|r| head_of(&r)),
+        Route::Object(kind, pk) => read::head(conn, pk)?.filter(|h| h.kind() == kind),
         _ => None,
     };
-    let row = row.ok_or_else(|| ApiError::not_found(route.url(urls)))?;
+    let head = head.ok_or_else(|| ApiError::not_found(route.url(urls)))?;
     // The object's JSON changes exactly when its `modified` does (store::write
     // re-stamps everything whose JSON shows a change), so this tag is exact.
     let etag = Tag::new(urls.system().as_str())
         .add("object")
-        .number(row.pk)
-        .number(row.modified)
-        .add([u8::from(row.deleted), u8::from(omit_internal)])
+        .number(head.pk)
+        .number(head.modified)
+        .add([u8::from(head.deleted), u8::from(omit_internal)])
         .finish();
-    let modified = Some(row.modified);
+    let modified = Some(head.modified);
     if conditions.fresh(&etag, modified) {
         return Ok(Outcome::Fresh { etag, modified });
     }
-    let mut bytes = rendered(conn, state, vec![row], omit_internal)?;
+    let mut bytes = rendered(conn, state, &[head], omit_internal)?;
     Ok(Outcome::Body {
         bytes: bytes.remove(0),
         etag,
@@ -254,46 +271,72 @@ fn one_object(
     })
 }
 
+fn head_of(r: &ObjectRow) -> ObjectHead {
+    ObjectHead {
+        pk: r.pk,
+        kind: r.kind,
+        body_pk: r.body_pk,
+        created: r.created,
+        modified: r.modified,
+        deleted: r.deleted,
+    }
+}
+
 /// The standalone JSON of these objects, in order, from the cache where it
-/// holds them and rendered in one batch where not.
+/// holds them; the others are read and rendered in one batch.
 fn rendered(
     conn: &mut AnyConnection,
     state: &AppState,
-    rows: Vec<ObjectRow>,
+    heads: &[ObjectHead],
     omit: bool,
 ) -> Result<Vec<Bytes>, ApiError> {
-    let key = |r: &ObjectRow| (r.pk, r.modified, r.deleted, omit);
-    let mut out: Vec<Option<Bytes>> = rows.iter().map(|r| state.objects.get(&key(r))).collect();
-    let missing: Vec<ObjectRow> = rows
+    let key = |h: &ObjectHead| (h.pk, h.modified, h.deleted, omit);
+    let mut out: Vec<Option<Bytes>> = heads.iter().map(|h| state.objects.get(&key(h))).collect();
+    let missing: Vec<i64> = heads
         .iter()
         .zip(&out)
         .filter(|(_, hit)| hit.is_none())
-        .map(|(r, _)| r.clone())
+        .map(|(h, _)| h.pk)
         .collect();
     if !missing.is_empty() {
-        let keys: Vec<ObjectKey> = missing.iter().map(key).collect();
+        let mut rows = read::objects(conn, &missing)?;
+        // In the order asked for; a row changed since its head was read keeps
+        // the head's key out of the cache (its bytes are newer, not older).
+        let position: std::collections::HashMap<i64, usize> =
+            missing.iter().enumerate().map(|(i, pk)| (*pk, i)).collect();
+        rows.sort_by_key(|r| position[&r.pk]);
+        let keys: Vec<ObjectKey> = rows
+            .iter()
+            .map(|r| (r.pk, r.modified, r.deleted, omit))
+            .collect();
         let values = render::standalone(
             conn,
             &state.urls,
-            missing,
+            rows,
             Options {
                 omit_internal: omit,
             },
         )?;
-        let mut fresh = keys.into_iter().zip(values).map(|(k, v)| {
-            let bytes =
-                Bytes::from(serde_json::to_vec(&v).expect("a JSON value always serialises"));
-            state.objects.put(k, bytes.clone());
-            bytes
-        });
-        for slot in out.iter_mut().filter(|s| s.is_none()) {
-            *slot = fresh.next();
+        let fresh: std::collections::HashMap<i64, Bytes> = keys
+            .into_iter()
+            .zip(values)
+            .map(|(k, v)| {
+                let bytes =
+                    Bytes::from(serde_json::to_vec(&v).expect("a JSON value always serialises"));
+                state.objects.put(k, bytes.clone());
+                (k.0, bytes)
+            })
+            .collect();
+        for (slot, h) in out.iter_mut().zip(heads) {
+            if slot.is_none() {
+                *slot = fresh.get(&h.pk).cloned();
+            }
         }
     }
-    Ok(out
-        .into_iter()
-        .map(|b| b.expect("every slot is filled"))
-        .collect())
+    out.into_iter()
+        .zip(heads)
+        .map(|(b, h)| b.ok_or_else(|| ApiError::not_found(state.urls.object(h.kind(), h.pk))))
+        .collect()
 }
 
 /// One page of a list: `{data, pagination, links}` (digest §5.1).
@@ -343,7 +386,7 @@ fn list_page(
             modified: None,
         });
     }
-    let objects = rendered(conn, state, rows, q.omit_internal)?;
+    let objects = rendered(conn, state, &rows, q.omit_internal)?;
     let mut links = serde_json::Map::new();
     links.insert(
         "first".into(),

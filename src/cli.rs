@@ -265,6 +265,9 @@ fn generate(db: &Db, opts: DemoOptions) -> Result<(), String> {
 fn serve(state: AppState, listen: SocketAddr) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Database work is gated to the pool size (db::Db::run); more blocking
+        // threads would only add memory.
+        .max_blocking_threads(32)
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A connection to either backend; diesel's query builder works on it as on
@@ -148,6 +149,9 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// As many permits as connections: requests wait here, asynchronously,
+    /// instead of each holding a blocking thread while it waits for the pool.
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Db {
@@ -178,9 +182,18 @@ impl Db {
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
+            // A broken connection shows as an error and is then discarded
+            // (`has_broken`); a test query on every checkout would cost a
+            // round trip per request.
+            .test_on_check_out(false)
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
-        Ok(Db { pool, backend })
+        let gate = Arc::new(tokio::sync::Semaphore::new(size as usize));
+        Ok(Db {
+            pool,
+            backend,
+            gate,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -199,6 +212,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
     {
+        let _permit = self.gate.acquire().await.expect("the gate is never closed");
         let pool = self.pool.clone();
         match tokio::task::spawn_blocking(move || f(&mut *pool.get()?)).await {
             Ok(result) => result,

@@ -9,4 +9,4 @@
 pub mod read;
 pub mod write;
 
-pub use read::{LinkRow, ListFilter, ObjectRow};
+pub use read::{LinkRow, ListFilter, ObjectHead, ObjectRow};

@@ -26,6 +26,25 @@ impl ObjectRow {
     }
 }
 
+/// The columns of an object every list and every ETag needs, without its
+/// values: enough to answer from the cache of rendered JSON.
+#[derive(Debug, Clone, Copy, Queryable, Selectable)]
+#[diesel(table_name = object)]
+pub struct ObjectHead {
+    pub pk: i64,
+    pub kind: i16,
+    pub body_pk: Option<i64>,
+    pub created: i64,
+    pub modified: i64,
+    pub deleted: bool,
+}
+
+impl ObjectHead {
+    pub fn kind(&self) -> Kind {
+        Kind::from_code(self.kind).expect("object.kind holds a known code")
+    }
+}
+
 /// One relation between two objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = link)]
@@ -56,6 +75,29 @@ pub fn object(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectRow>, Db
         .select(ObjectRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The head of the object with this pk.
+pub fn head(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectHead>, DbError> {
+    Ok(object::table
+        .find(pk)
+        .select(ObjectHead::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The objects with these pks, deleted or not, in no particular order.
+pub fn objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, DbError> {
+    let mut rows = Vec::with_capacity(pks.len());
+    for chunk in pks.chunks(CHUNK) {
+        rows.extend(
+            object::table
+                .filter(object::pk.eq_any(chunk))
+                .select(ObjectRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
 }
 
 /// The System object (there is exactly one; see `write::ensure_system`).
@@ -159,7 +201,7 @@ pub fn list_page(
     filter: &ListFilter,
     after: Option<i64>,
     limit: i64,
-) -> Result<Vec<ObjectRow>, DbError> {
+) -> Result<Vec<ObjectHead>, DbError> {
     let after = after.unwrap_or(0);
     let rows = match list {
         ListKind::Bodies | ListKind::Body(_) => {
@@ -173,7 +215,7 @@ pub fn list_page(
                 .filter(object::pk.gt(after))
                 .order(object::pk.asc())
                 .limit(limit)
-                .select(ObjectRow::as_select())
+                .select(ObjectHead::as_select())
                 .load(conn)?
         }
         ListKind::OrganizationMeetings | ListKind::OrganizationConsultations => {
@@ -191,7 +233,7 @@ pub fn list_page(
                 .filter(link::from_pk.gt(after))
                 .order(link::from_pk.asc())
                 .limit(limit)
-                .select(ObjectRow::as_select())
+                .select(ObjectHead::as_select())
                 .load(conn)?
         }
     };
