@@ -76,9 +76,7 @@ pub fn generate(conn: &mut AnyConnection, opts: DemoOptions) -> Result<(), DbErr
         b.stamp_parents();
         write::insert_objects(conn, &b.objects)?;
         write::insert_links(conn, &b.links)?;
-        for (pk, bytes) in &b.contents {
-            write::insert_file_bytes(conn, *pk, bytes)?;
-        }
+        write::insert_file_contents(conn, &b.contents)?;
         for (pk, at) in city.deletions {
             write::delete(conn, pk, at)?;
         }
@@ -161,6 +159,8 @@ impl Builder {
     }
 
     fn add(&mut self, kind: Kind, body: Option<i64>, created: i64, fields: Value) -> i64 {
+        // Nothing is stamped after the demo's "today".
+        let created = created.min(present());
         let pk = self.first + self.objects.len() as i64;
         self.objects.push(NewObject {
             pk,
@@ -184,6 +184,7 @@ impl Builder {
 
     /// A later change of the object (never moves `modified` back).
     fn touch(&mut self, pk: i64, at: i64) {
+        let at = at.min(present());
         let row = self.row(pk);
         row.modified = row.modified.max(at);
     }
@@ -531,6 +532,10 @@ impl City {
         for year in first_year..=LAST_YEAR {
             for n in 0..per_year {
                 let date = workday(ymd(year, 1, 1) + Duration::days((n * 358 / per_year) as i64));
+                if local(date, 9, 30) > present() {
+                    // Papers are not written ahead of time.
+                    break;
+                }
                 let topic = *b.rng.pick(&TOPICS);
                 let street = *b.rng.pick(&STREETS);
                 let d = b.rng.below(districts.len());
@@ -1229,6 +1234,9 @@ fn enterprise(b: &mut Builder, opts: DemoOptions) {
             let date = workday(
                 ymd(year, 1, 15) + Duration::days((n * 320 / (20 * opts.scale as usize)) as i64),
             );
+            if local(date, 9, 30) > present() {
+                break;
+            }
             let topic = ("Wirtschaftsplan und Gebührenbedarfsberechnung", 1, false);
             let ctx = PaperContext {
                 body,

@@ -93,6 +93,15 @@ pub fn insert_links(conn: &mut AnyConnection, rows: &[LinkRow]) -> Result<(), Db
     Ok(())
 }
 
+/// Store the bytes of many Files at once.
+pub fn insert_file_contents(conn: &mut AnyConnection, files: &[(i64, Vec<u8>)]) -> Result<(), DbError> {
+    let rows: Vec<NewContent> = files.iter().map(|(pk, bytes)| NewContent { file_pk: *pk, bytes }).collect();
+    for chunk in rows.chunks(200) {
+        on_backend!(conn, c => diesel::insert_into(file_content::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
 /// Store the bytes of a File.
 pub fn insert_file_bytes(
     conn: &mut AnyConnection,
