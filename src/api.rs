@@ -321,8 +321,7 @@ fn rendered(
             .into_iter()
             .zip(values)
             .map(|(k, v)| {
-                let bytes =
-                    Bytes::from(serde_json::to_vec(&v).expect("a JSON value always serialises"));
+                let bytes = Bytes::from(v);
                 state.objects.put(k, bytes.clone());
                 (k.0, bytes)
             })

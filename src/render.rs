@@ -37,13 +37,14 @@ struct Graph {
     with_bytes: HashSet<i64>,
 }
 
-/// Render objects in their standalone form, in the order given.
+/// Render objects in their standalone form, in the order given: the JSON
+/// text of each.
 pub fn standalone(
     conn: &mut AnyConnection,
     urls: &Urls,
     rows: Vec<ObjectRow>,
     opts: Options,
-) -> Result<Vec<Value>, DbError> {
+) -> Result<Vec<String>, DbError> {
     let order: Vec<i64> = rows.iter().map(|r| r.pk).collect();
     let graph = Graph::load(conn, rows, opts)?;
     let renderer = Renderer {
@@ -53,7 +54,11 @@ pub fn standalone(
     };
     Ok(order
         .iter()
-        .map(|pk| renderer.object(&graph.rows[pk], true, None))
+        .map(|pk| {
+            let mut out = String::with_capacity(1024);
+            renderer.object(&mut out, &graph.rows[pk], true, None);
+            out
+        })
         .collect())
 }
 
@@ -129,19 +134,24 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
-    /// One object. `position` is its index in the parent's array when
+    /// Write one object. `position` is its index in the parent's array when
     /// embedded (it is `AgendaItem.order`).
-    fn object(&self, row: &ObjectRow, standalone: bool, position: Option<i32>) -> Value {
+    ///
+    /// The JSON is written directly: URLs, type URIs and times are ours and
+    /// need no escaping, and the stored `fields` document is already clean
+    /// (store::write normalises it), so its members are copied as they are.
+    fn object(&self, out: &mut String, row: &ObjectRow, standalone: bool, position: Option<i32>) {
         let kind = row.kind();
-        let mut out = Map::new();
-        out.insert("id".into(), self.urls.object(kind, row.pk).into());
-        out.insert("type".into(), kind.type_uri().into());
+        out.push_str("{\"id\":\"");
+        out.push_str(&self.urls.object(kind, row.pk));
+        out.push_str("\",\"type\":\"");
+        out.push_str(&kind.type_uri());
+        out.push('"');
         if row.deleted {
             // A tombstone keeps only what digest §7.2 requires.
-            out.insert("created".into(), format_datetime(row.created).into());
-            out.insert("modified".into(), format_datetime(row.modified).into());
-            out.insert("deleted".into(), true.into());
-            return Value::Object(out);
+            self.times(out, row);
+            out.push_str(",\"deleted\":true}");
+            return;
         }
         let incoming = self
             .graph
@@ -150,22 +160,18 @@ impl Renderer<'_> {
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         if standalone {
-            self.single_back_references(kind, incoming, &mut out);
+            self.single_back_references(kind, incoming, out);
         }
         if kind == Kind::Body {
-            out.insert("system".into(), self.urls.system().into());
+            url_member(out, "system", &self.urls.system());
         }
         if kind.has_body_field() && (standalone || kind != Kind::LegislativeTerm) {
             if let Some(body) = row.body_pk {
-                out.insert("body".into(), self.urls.object(Kind::Body, body).into());
+                url_member(out, "body", &self.urls.object(Kind::Body, body));
             }
         }
-        let fields: Map<String, Value> = serde_json::from_str(&row.fields).unwrap_or_default();
-        for (key, value) in fields {
-            if is_present(&value) && !is_derived(kind, &key) {
-                out.insert(key, value);
-            }
-        }
+        let with_bytes = kind == Kind::File && self.graph.with_bytes.contains(&row.pk);
+        fields_members(out, &row.fields, with_bytes);
         if kind == Kind::AgendaItem {
             let order = position.or_else(|| {
                 incoming
@@ -174,10 +180,11 @@ impl Renderer<'_> {
                     .map(|(l, _)| l.position)
             });
             if let Some(order) = order {
-                out.insert("order".into(), order.into());
+                out.push_str(",\"order\":");
+                out.push_str(&order.to_string());
             }
         }
-        self.relations(row, &mut out);
+        self.relations(row, out);
         if kind == Kind::Organization {
             let members = urls_of(
                 incoming
@@ -185,37 +192,35 @@ impl Renderer<'_> {
                     .filter(|(l, deleted)| l.field == MEMBERSHIP_ORGANIZATION && !deleted),
                 |(l, _)| self.urls.object(Kind::Membership, l.from_pk),
             );
-            insert_array(
-                &mut out,
-                RELS[ORGANIZATION_MEMBERSHIP as usize].name,
-                members,
-            );
+            url_array(out, RELS[ORGANIZATION_MEMBERSHIP as usize].name, &members);
         }
-        self.lists(row, &mut out);
-        if kind == Kind::File && self.graph.with_bytes.contains(&row.pk) {
-            out.insert("accessUrl".into(), self.urls.file_access(row.pk).into());
-            out.insert("downloadUrl".into(), self.urls.file_download(row.pk).into());
+        self.lists(row, out);
+        if with_bytes {
+            url_member(out, "accessUrl", &self.urls.file_access(row.pk));
+            url_member(out, "downloadUrl", &self.urls.file_download(row.pk));
         }
         if standalone {
-            self.array_back_references(incoming, &mut out);
+            self.array_back_references(incoming, out);
         }
-        out.insert("created".into(), format_datetime(row.created).into());
-        out.insert("modified".into(), format_datetime(row.modified).into());
-        Value::Object(out)
+        self.times(out, row);
+        out.push('}');
+    }
+
+    fn times(&self, out: &mut String, row: &ObjectRow) {
+        out.push_str(",\"created\":\"");
+        out.push_str(&format_datetime(row.created));
+        out.push_str("\",\"modified\":\"");
+        out.push_str(&format_datetime(row.modified));
+        out.push('"');
     }
 
     /// `AgendaItem.meeting`, `Membership.person`, `Consultation.paper`.
-    fn single_back_references(
-        &self,
-        kind: Kind,
-        incoming: &[(LinkRow, bool)],
-        out: &mut Map<String, Value>,
-    ) {
+    fn single_back_references(&self, kind: Kind, incoming: &[(LinkRow, bool)], out: &mut String) {
         for (l, _) in incoming {
             let rel = &RELS[l.field as usize];
             if let Some((name, true)) = rel.back {
                 if rel.target == kind {
-                    out.insert(name.into(), self.urls.object(rel.owner, l.from_pk).into());
+                    url_member(out, name, &self.urls.object(rel.owner, l.from_pk));
                 }
             }
         }
@@ -223,7 +228,7 @@ impl Renderer<'_> {
 
     /// `File.meeting[]`, `Location.papers[]` and the like: only parents that
     /// still exist, each once.
-    fn array_back_references(&self, incoming: &[(LinkRow, bool)], out: &mut Map<String, Value>) {
+    fn array_back_references(&self, incoming: &[(LinkRow, bool)], out: &mut String) {
         let mut arrays: Vec<(&str, Vec<String>)> = Vec::new();
         for (l, deleted) in incoming {
             let rel = &RELS[l.field as usize];
@@ -241,12 +246,12 @@ impl Renderer<'_> {
             }
         }
         for (name, urls) in arrays {
-            insert_array(out, name, urls);
+            url_array(out, name, &urls);
         }
     }
 
     /// References and embedded children, in the order of `model::RELS`.
-    fn relations(&self, row: &ObjectRow, out: &mut Map<String, Value>) {
+    fn relations(&self, row: &ObjectRow, out: &mut String) {
         let kind = row.kind();
         let links = self
             .graph
@@ -263,74 +268,137 @@ impl Renderer<'_> {
             }
             let targets = links.iter().filter(|l| l.field == rel.code);
             match rel.shape {
-                Shape::Ref | Shape::Refs => {
-                    let urls = urls_of(targets, |l| self.urls.object(rel.target, l.to_pk));
-                    if rel.shape == Shape::Ref {
-                        if let Some(url) = urls.into_iter().next() {
-                            out.insert(rel.name.into(), url.into());
-                        }
-                    } else {
-                        insert_array(out, rel.name, urls);
+                Shape::Ref => {
+                    if let Some(l) = targets.into_iter().next() {
+                        url_member(out, rel.name, &self.urls.object(rel.target, l.to_pk));
                     }
+                }
+                Shape::Refs => {
+                    let urls = urls_of(targets, |l| self.urls.object(rel.target, l.to_pk));
+                    url_array(out, rel.name, &urls);
                 }
                 Shape::Embed | Shape::Embeds => {
                     // Deleted children are never embedded (digest §4.3).
-                    let children: Vec<Value> = targets
+                    let children: Vec<(&LinkRow, &ObjectRow)> = targets
                         .filter_map(|l| self.graph.rows.get(&l.to_pk).map(|c| (l, c)))
                         .filter(|(_, c)| !c.deleted)
-                        .map(|(l, c)| self.object(c, false, Some(l.position)))
                         .collect();
                     if rel.shape == Shape::Embed {
-                        if let Some(child) = children.into_iter().next() {
+                        if let Some((l, child)) = children.first() {
                             if kind == Kind::Person {
                                 // Person.location is the URL of locationObject.
-                                out.insert("location".into(), child["id"].clone());
+                                url_member(
+                                    out,
+                                    "location",
+                                    &self.urls.object(child.kind(), child.pk),
+                                );
                             }
-                            out.insert(rel.name.into(), child);
+                            member_name(out, rel.name);
+                            self.object(out, child, false, Some(l.position));
                         }
-                    } else if kind == Kind::Body && rel.name == "legislativeTerm" {
-                        // A required array: present even when empty.
-                        out.insert(rel.name.into(), Value::Array(children));
-                    } else if !children.is_empty() {
-                        out.insert(rel.name.into(), Value::Array(children));
+                    } else if !children.is_empty()
+                        || (kind == Kind::Body && rel.name == "legislativeTerm")
+                    {
+                        // Body.legislativeTerm is required: present even when empty.
+                        member_name(out, rel.name);
+                        out.push('[');
+                        for (i, (l, child)) in children.iter().enumerate() {
+                            if i > 0 {
+                                out.push(',');
+                            }
+                            self.object(out, child, false, Some(l.position));
+                        }
+                        out.push(']');
                     }
                 }
             }
         }
     }
 
-    /// The external list URLs of a Body or an Organization.
-    fn lists(&self, row: &ObjectRow, out: &mut Map<String, Value>) {
+    /// The external list URLs of a Body or an Organization, and the
+    /// System's fixed members.
+    fn lists(&self, row: &ObjectRow, out: &mut String) {
         match row.kind() {
             Kind::Body => {
                 for (name, kind) in BODY_LISTS {
-                    out.insert(
-                        name.into(),
-                        self.urls.list(ListKind::Body(kind), row.pk).into(),
-                    );
+                    url_member(out, name, &self.urls.list(ListKind::Body(kind), row.pk));
                 }
             }
             Kind::Organization => {
-                out.insert(
-                    "meeting".into(),
-                    self.urls
-                        .list(ListKind::OrganizationMeetings, row.pk)
-                        .into(),
+                url_member(
+                    out,
+                    "meeting",
+                    &self.urls.list(ListKind::OrganizationMeetings, row.pk),
                 );
-                out.insert(
-                    "consultation".into(),
-                    self.urls
-                        .list(ListKind::OrganizationConsultations, row.pk)
-                        .into(),
+                url_member(
+                    out,
+                    "consultation",
+                    &self.urls.list(ListKind::OrganizationConsultations, row.pk),
                 );
             }
             Kind::System => {
-                out.insert("oparlVersion".into(), model::OPARL_VERSION.into());
-                out.insert("body".into(), self.urls.list(ListKind::Bodies, 0).into());
+                url_member(out, "oparlVersion", model::OPARL_VERSION);
+                url_member(out, "body", &self.urls.list(ListKind::Bodies, 0));
             }
             _ => {}
         }
     }
+}
+
+/// `,"name":`
+fn member_name(out: &mut String, name: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+}
+
+/// `,"name":"url"` for a URL (or constant) of ours, which needs no escaping.
+fn url_member(out: &mut String, name: &str, url: &str) {
+    member_name(out, name);
+    out.push('"');
+    out.push_str(url);
+    out.push('"');
+}
+
+/// An optional array of URLs: left out when empty (digest §8.2).
+fn url_array(out: &mut String, name: &str, urls: &[String]) {
+    if urls.is_empty() {
+        return;
+    }
+    member_name(out, name);
+    out.push('[');
+    for (i, u) in urls.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(u);
+        out.push('"');
+    }
+    out.push(']');
+}
+
+/// The members of the stored `fields` document. It is normalised on write,
+/// so its text is copied; only a File whose bytes we serve drops a stored
+/// accessUrl/downloadUrl, since ours replace them.
+fn fields_members(out: &mut String, fields: &str, with_bytes: bool) {
+    let inner = fields.trim();
+    if !(inner.starts_with('{') && inner.ends_with('}')) || inner.len() <= 2 {
+        return;
+    }
+    if with_bytes && (inner.contains("\"accessUrl\"") || inner.contains("\"downloadUrl\"")) {
+        let mut map: Map<String, Value> = serde_json::from_str(inner).unwrap_or_default();
+        map.remove("accessUrl");
+        map.remove("downloadUrl");
+        let text = Value::Object(map).to_string();
+        if text.len() > 2 {
+            out.push(',');
+            out.push_str(&text[1..text.len() - 1]);
+        }
+        return;
+    }
+    out.push(',');
+    out.push_str(&inner[1..inner.len() - 1]);
 }
 
 /// Distinct URLs in first-seen order (an array of references never repeats one).
@@ -346,42 +414,4 @@ fn urls_of<'a, T: 'a>(
         }
     }
     out
-}
-
-/// An optional array: left out when empty (digest §8.2).
-fn insert_array(out: &mut Map<String, Value>, name: &str, urls: Vec<String>) {
-    if !urls.is_empty() {
-        out.insert(
-            name.into(),
-            Value::Array(urls.into_iter().map(Value::String).collect()),
-        );
-    }
-}
-
-/// Whether a stored value is worth emitting: no null, no empty string, no
-/// empty array (digest §8.2).
-fn is_present(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::String(s) => !s.trim().is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        _ => true,
-    }
-}
-
-/// Keys the server computes itself; a stored copy (from an import) never
-/// overrides them.
-fn is_derived(kind: Kind, key: &str) -> bool {
-    matches!(
-        key,
-        "id" | "type" | "created" | "modified" | "deleted" | "body"
-    ) || (kind == Kind::AgendaItem && key == "order")
-        || (kind == Kind::System && matches!(key, "oparlVersion" | "body"))
-        || RELS.iter().any(|r| r.owner == kind && r.name == key)
-        || (kind == Kind::Person && key == "location")
-        || (kind == Kind::Body && (key == "system" || BODY_LISTS.iter().any(|(n, _)| *n == key)))
-        || (kind == Kind::Organization && matches!(key, "meeting" | "consultation"))
-        || RELS
-            .iter()
-            .any(|r| r.target == kind && r.back.is_some_and(|(name, _)| name == key))
 }

@@ -31,7 +31,8 @@ macro_rules! on_backend {
     };
 }
 
-/// A new row of `object`.
+/// A new row of `object`. Its `fields` must be normalised
+/// ([`normalize_fields`]); bulk writers insert these directly.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = object)]
 pub struct NewObject {
@@ -58,6 +59,13 @@ struct NewLink {
 struct NewContent<'a> {
     file_pk: i64,
     bytes: &'a [u8],
+}
+
+/// Refresh the planner statistics after a bulk load.
+pub fn analyze(conn: &mut AnyConnection) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("ANALYZE")?;
+    Ok(())
 }
 
 /// The pk the next new object gets.
@@ -94,8 +102,17 @@ pub fn insert_links(conn: &mut AnyConnection, rows: &[LinkRow]) -> Result<(), Db
 }
 
 /// Store the bytes of many Files at once.
-pub fn insert_file_contents(conn: &mut AnyConnection, files: &[(i64, Vec<u8>)]) -> Result<(), DbError> {
-    let rows: Vec<NewContent> = files.iter().map(|(pk, bytes)| NewContent { file_pk: *pk, bytes }).collect();
+pub fn insert_file_contents(
+    conn: &mut AnyConnection,
+    files: &[(i64, Vec<u8>)],
+) -> Result<(), DbError> {
+    let rows: Vec<NewContent> = files
+        .iter()
+        .map(|(pk, bytes)| NewContent {
+            file_pk: *pk,
+            bytes,
+        })
+        .collect();
     for chunk in rows.chunks(200) {
         on_backend!(conn, c => diesel::insert_into(file_content::table).values(chunk).execute(c))?;
     }
@@ -112,6 +129,44 @@ pub fn insert_file_bytes(
         .values(NewContent { file_pk, bytes })
         .execute(conn)?;
     Ok(())
+}
+
+/// The values an object stores: without nulls, empty strings and empty
+/// arrays (digest §8.2), and without the attributes the server derives from
+/// the store itself (ids, times, relations, lists, back-references), which a
+/// source may have sent. The renderer copies what is left as it is.
+pub fn normalize_fields(kind: Kind, fields: &Map<String, Value>) -> Map<String, Value> {
+    fields
+        .iter()
+        .filter(|(key, value)| is_present(value) && !is_derived(kind, key))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn is_present(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
+    }
+}
+
+/// Attributes the renderer writes itself.
+fn is_derived(kind: Kind, key: &str) -> bool {
+    matches!(
+        key,
+        "id" | "type" | "created" | "modified" | "deleted" | "body"
+    ) || (kind == Kind::AgendaItem && key == "order")
+        || (kind == Kind::System && key == "oparlVersion")
+        || RELS.iter().any(|r| r.owner == kind && r.name == key)
+        || (kind == Kind::Person && key == "location")
+        || (kind == Kind::Body
+            && (key == "system" || model::BODY_LISTS.iter().any(|(n, _)| *n == key)))
+        || (kind == Kind::Organization && matches!(key, "meeting" | "consultation"))
+        || RELS
+            .iter()
+            .any(|r| r.target == kind && r.back.is_some_and(|(name, _)| name == key))
 }
 
 /// Make sure the System object exists; returns its pk.
@@ -149,7 +204,7 @@ pub fn create(
             created: now,
             modified: now,
             deleted: false,
-            fields: Value::Object(fields.clone()).to_string(),
+            fields: Value::Object(normalize_fields(kind, fields)).to_string(),
         }],
     )?;
     Ok(pk)
