@@ -205,15 +205,38 @@ pub fn list_page(
     let after = after.unwrap_or(0);
     let rows = match list {
         ListKind::Bodies | ListKind::Body(_) => {
-            let mut q = object::table
-                .filter(object::kind.eq(list.item_kind().code()))
-                .into_boxed();
-            if let (ListKind::Body(_), Some(body)) = (list, owner) {
+            let kind = list.item_kind().code();
+            let mut q = object::table.filter(object::kind.eq(kind)).into_boxed();
+            let body = match (list, owner) {
+                (ListKind::Body(_), Some(body)) => Some(body),
+                _ => None,
+            };
+            if let Some(body) = body {
                 q = q.filter(object::body_pk.eq(body));
+            }
+            match (filter.modified_since, body) {
+                // Changed objects are few: find them through object_modified,
+                // then page through them in pk order. Without the subquery a
+                // planner may prefer walking the whole list in pk order.
+                (Some(since), Some(body)) => {
+                    let changed = diesel::alias!(object as changed);
+                    let recent = changed
+                        .filter(changed.field(object::kind).eq(kind))
+                        .filter(changed.field(object::body_pk).eq(body))
+                        .filter(changed.field(object::modified).ge(since))
+                        .select(changed.field(object::pk));
+                    q = q.filter(object::pk.eq_any(recent)).order(object::pk.asc());
+                }
+                // The equality prefix makes this the order of object_list,
+                // which both planners then read as it is (PostgreSQL would
+                // otherwise walk the primary key and filter).
+                (None, _) => {
+                    q = q.order((object::kind, object::body_pk, object::deleted, object::pk))
+                }
+                (Some(_), None) => q = q.order(object::pk.asc()),
             }
             filter_objects!(q, filter)
                 .filter(object::pk.gt(after))
-                .order(object::pk.asc())
                 .limit(limit)
                 .select(ObjectHead::as_select())
                 .load(conn)?
