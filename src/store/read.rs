@@ -112,16 +112,8 @@ pub fn system(conn: &mut AnyConnection) -> Result<Option<ObjectRow>, DbError> {
 
 /// The objects with these pks that are not deleted, in no particular order.
 pub fn live_objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, DbError> {
-    let mut rows = Vec::with_capacity(pks.len());
-    for chunk in pks.chunks(CHUNK) {
-        rows.extend(
-            object::table
-                .filter(object::pk.eq_any(chunk))
-                .filter(object::deleted.eq(false))
-                .select(ObjectRow::as_select())
-                .load(conn)?,
-        );
-    }
+    let mut rows = objects(conn, pks)?;
+    rows.retain(|r| !r.deleted);
     Ok(rows)
 }
 

@@ -65,43 +65,48 @@ impl<'a> ObjectChecker<'a> {
 
     pub fn check_standalone(&self, value: &Value, type_name: &str, url: &str, path: &str) {
         self.check(value, type_name, Form::Standalone, url, path);
-        if let Some(id) = value["id"].as_str() {
-            let seen = Seen {
-                type_name: type_name.into(),
-                value: value.clone(),
-                url: url.into(),
-                path: path.into(),
-                body: self.body.clone(),
-            };
+        if let Some((id, seen)) = self.seen(value, type_name, url, path) {
             self.ctx
                 .collected
                 .lock()
                 .unwrap()
                 .standalone
-                .entry(id.to_string())
+                .entry(id)
                 .or_insert(seen);
         }
     }
 
     fn check_embedded(&self, value: &Value, type_name: &str, url: &str, path: &str) {
         self.check(value, type_name, Form::Embedded, url, path);
-        if let Some(id) = value["id"].as_str() {
-            let seen = Seen {
-                type_name: type_name.into(),
-                value: value.clone(),
-                url: url.into(),
-                path: path.into(),
-                body: self.body.clone(),
-            };
+        if let Some((id, seen)) = self.seen(value, type_name, url, path) {
             self.ctx
                 .collected
                 .lock()
                 .unwrap()
                 .embedded
-                .entry(id.to_string())
+                .entry(id)
                 .or_default()
                 .push(seen);
         }
+    }
+
+    /// Where an object with an id was met.
+    fn seen(
+        &self,
+        value: &Value,
+        type_name: &str,
+        url: &str,
+        path: &str,
+    ) -> Option<(String, Seen)> {
+        let id = value["id"].as_str()?.to_string();
+        let seen = Seen {
+            type_name: type_name.into(),
+            value: value.clone(),
+            url: url.into(),
+            path: path.into(),
+            body: self.body.clone(),
+        };
+        Some((id, seen))
     }
 
     fn check(&self, value: &Value, type_name: &str, form: Form, url: &str, path: &str) {
