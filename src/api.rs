@@ -19,7 +19,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use cache::{Cache, ObjectKey, PageKey, Recent};
 use error::ApiError;
 use http_body_util::Full;
-use http_cache::Tag;
+use http_cache::{Conditions, Tag};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use query::ListQuery;
@@ -109,7 +109,8 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         ref other => return Err(ApiError::method_not_allowed(other)),
     }
     let uri = req.uri();
-    if uri.to_string().len() > MAX_URI_LENGTH {
+    let target = uri.to_string();
+    if target.len() > MAX_URI_LENGTH {
         return Err(ApiError::new(
             StatusCode::URI_TOO_LONG,
             "Die angeforderte Adresse ist zu lang.",
@@ -123,7 +124,6 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     };
     let query = uri.query().map(str::to_string);
     let conditions = Conditions::of(req.headers());
-    let target = uri.to_string();
     if !state.max_stale.is_zero() && !matches!(route, Route::FileContent(..)) {
         if let Some(r) = state
             .recent
@@ -183,35 +183,6 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         state.recent.put(target, recent);
     }
     Ok(json_answer(state, outcome, req.headers()))
-}
-
-/// What a request asks about the copy it already holds.
-struct Conditions {
-    if_none_match: Option<HeaderValue>,
-    if_modified_since: Option<i64>,
-}
-
-impl Conditions {
-    fn of(headers: &hyper::HeaderMap) -> Conditions {
-        Conditions {
-            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
-            if_modified_since: headers
-                .get(header::IF_MODIFIED_SINCE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(crate::time::parse_http_date),
-        }
-    }
-
-    /// Whether the client's copy is current (RFC 9110 §13.2.2:
-    /// If-None-Match wins over If-Modified-Since).
-    fn fresh(&self, etag: &str, modified: Option<i64>) -> bool {
-        if let Some(value) = &self.if_none_match {
-            let mut h = hyper::HeaderMap::new();
-            h.insert(header::IF_NONE_MATCH, value.clone());
-            return http_cache::none_match(&h, etag);
-        }
-        matches!((self.if_modified_since, modified), (Some(since), Some(m)) if m <= since)
-    }
 }
 
 /// A JSON answer before coding: its identity bytes, or "not modified".
@@ -421,14 +392,8 @@ fn list_page(
 fn json_answer(state: &AppState, outcome: Outcome, headers: &hyper::HeaderMap) -> Response<Body> {
     match outcome {
         Outcome::Fresh { etag, modified } => {
-            let mut response = Response::new(Body::default());
-            *response.status_mut() = StatusCode::NOT_MODIFIED;
-            let h = response.headers_mut();
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-            http_cache::set_cache_headers(h, &etag, modified);
+            let mut response = bare(StatusCode::NOT_MODIFIED);
+            http_cache::set_cache_headers(response.headers_mut(), &etag, modified);
             response
         }
         Outcome::Body {
@@ -498,6 +463,17 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
     response
 }
 
+/// An answer without a body, with the CORS header every answer carries.
+fn bare(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
 /// 301 to the canonical spelling, keeping the query string. No body: an
 /// Error object may only come with an error status.
 fn redirect(url: &str, query: Option<&str>) -> Response<Body> {
@@ -505,13 +481,8 @@ fn redirect(url: &str, query: Option<&str>) -> Response<Body> {
         Some(q) => format!("{url}?{q}"),
         None => url.to_string(),
     };
-    let mut response = Response::new(Body::default());
-    *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    let mut response = bare(StatusCode::MOVED_PERMANENTLY);
     let h = response.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     if let Ok(value) = HeaderValue::from_str(&target) {
         h.insert(header::LOCATION, value);
     }
@@ -521,16 +492,11 @@ fn redirect(url: &str, query: Option<&str>) -> Response<Body> {
 /// CORS preflight and plain OPTIONS: what may be asked, no body. No
 /// `Access-Control-Allow-Methods` (digest §8.3: SHOULD NOT be set).
 fn options_response() -> Response<Body> {
-    let mut response = Response::new(Body::default());
-    *response.status_mut() = StatusCode::NO_CONTENT;
+    let mut response = bare(StatusCode::NO_CONTENT);
     let h = response.headers_mut();
     h.insert(
         header::ALLOW,
         HeaderValue::from_static("GET, HEAD, OPTIONS"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -4,6 +4,7 @@
 //! File.
 
 use super::error::ApiError;
+use super::http_cache::Conditions;
 use super::route::Disposition;
 use super::{AppState, Body};
 use crate::model::Kind;
@@ -87,7 +88,7 @@ fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Respon
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, no-cache"),
     );
-    if not_modified(c, headers) {
+    if Conditions::of(headers).fresh(&c.etag, Some(c.modified)) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return response;
     }
@@ -127,24 +128,6 @@ fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Respon
 
 fn value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
-/// If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
-fn not_modified(c: &Content, headers: &HeaderMap) -> bool {
-    if let Some(tags) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        return tags
-            .split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == "*" || t == c.etag);
-    }
-    headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_http_date)
-        .is_some_and(|since| c.modified <= since)
 }
 
 /// A Range applies only while If-Range (an ETag or a date) still matches.

@@ -39,18 +39,43 @@ impl Tag {
     }
 }
 
-/// Whether `If-None-Match` names this ETag (or `*`). A compressed variant's
-/// tag carries a suffix; it matches its identity tag too.
-pub fn none_match(headers: &HeaderMap, etag: &str) -> bool {
-    let Some(value) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+/// What a request asks about the copy it already holds: the one
+/// implementation of conditional requests, for JSON answers and File bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    if_none_match: Option<String>,
+    if_modified_since: Option<i64>,
+}
+
+impl Conditions {
+    pub fn of(headers: &HeaderMap) -> Conditions {
+        Conditions {
+            if_none_match: headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            if_modified_since: headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::time::parse_http_date),
+        }
+    }
+
+    /// Whether the client's copy is current (RFC 9110 §13.2.2:
+    /// If-None-Match wins over If-Modified-Since).
+    pub fn fresh(&self, etag: &str, modified: Option<i64>) -> bool {
+        if let Some(tags) = &self.if_none_match {
+            return names(tags, etag);
+        }
+        matches!((self.if_modified_since, modified), (Some(since), Some(m)) if m <= since)
+    }
+}
+
+/// Whether an If-None-Match value names this ETag (or `*`). A compressed
+/// variant's tag carries a suffix; it matches its identity tag too.
+fn names(tags: &str, etag: &str) -> bool {
     let bare = etag.trim_matches('"');
-    value
-        .split(',')
+    tags.split(',')
         .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
         .any(|t| {
             t == "*"
@@ -181,13 +206,16 @@ mod tests {
     #[test]
     fn etags_match_their_variants() {
         let tag = Tag::new("b").number(1).finish();
-        assert!(none_match(&headers("if-none-match", &tag), &tag));
-        assert!(none_match(
-            &headers("if-none-match", &coded_etag(&tag, "br")),
-            &tag
+        let fresh = |h: HeaderMap| Conditions::of(&h).fresh(&tag, None);
+        assert!(fresh(headers("if-none-match", &tag)));
+        assert!(fresh(headers("if-none-match", &coded_etag(&tag, "br"))));
+        assert!(fresh(headers("if-none-match", "*")));
+        assert!(!fresh(headers("if-none-match", "\"other\"")));
+        let since = Conditions::of(&headers(
+            "if-modified-since",
+            "Thu, 01 Jan 1970 00:00:10 GMT",
         ));
-        assert!(none_match(&headers("if-none-match", "*"), &tag));
-        assert!(!none_match(&headers("if-none-match", "\"other\""), &tag));
+        assert!(since.fresh(&tag, Some(10)) && !since.fresh(&tag, Some(11)));
         assert_ne!(tag, Tag::new("b").number(2).finish());
     }
 
