@@ -1,4 +1,4 @@
-//! The command line: `oparl serve`, `oparl migrate`, `oparl generate`.
+//! The command line: `oparl serve`, `migrate`, `generate`, `check`, `import`.
 //! Every setting is a flag with an environment variable and a default; a
 //! wrong one stops the program with a message that names it.
 
@@ -45,6 +45,47 @@ enum Command {
     Generate(GenerateArgs),
     /// Check any OParl endpoint against the rules of OParl 1.1.
     Check(CheckArgs),
+    /// Import OParl data from a live endpoint (1.0 or 1.1) or a dump.
+    /// Exit status: 0 everything imported, 3 imported with skipped input
+    /// (see the summary or --report), 1 failed and nothing was written.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// The URL of a System (http/https), a JSON Lines file of objects, a
+    /// JSON file, or a folder of crawled list pages.
+    source: String,
+    /// Read everything instead of only what changed since the last run,
+    /// and mark objects the source no longer has as deleted.
+    #[arg(long)]
+    full: bool,
+    /// Download the bytes of every File into the store (checking size and
+    /// checksums); without it Files keep pointing at the source's bytes.
+    #[arg(long)]
+    with_files: bool,
+    /// Write every repair and skipped input as JSON to this file.
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
+    /// Seconds subtracted from the last run's start when asking for
+    /// modified_since, for source clocks and slow commits.
+    #[arg(long, default_value_t = 600)]
+    margin: u32,
+    /// The largest response, file or line accepted, in MB.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_document_mb: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Seconds before a request is given up (then retried).
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Retries of a request that timed out or answered 5xx/429.
+    #[arg(long, default_value_t = 4)]
+    retries: u32,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,13 +167,47 @@ struct GenerateArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = match cli.command {
+        Command::Import(ref args) => import(&cli.database_url, args),
+        _ => run(cli).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `oparl import`: the summary on stdout; the exit status tells complete,
+/// partial (3) and failed (1) apart.
+fn import(database_url: &str, args: &ImportArgs) -> Result<ExitCode, String> {
+    use crate::import::{self, ImportOptions, Outcome};
+    let db = Db::open(database_url, true)
+        .map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))?;
+    let mut opts = ImportOptions::new(&args.source);
+    opts.full = args.full;
+    opts.with_files = args.with_files;
+    opts.margin_secs = args.margin.into();
+    opts.max_document_bytes = args.max_document_mb << 20;
+    opts.fetch.concurrency = args.concurrency.into();
+    opts.fetch.timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    opts.fetch.retries = args.retries;
+    opts.report_file = args.report.clone();
+    opts.quiet = args.quiet;
+    let started = Instant::now();
+    let (outcome, report) = import::run(&db, &opts)?;
+    print!("{}", report.summary());
+    println!(
+        "{} in {:.1} s",
+        args.source,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(match outcome {
+        Outcome::Complete => ExitCode::SUCCESS,
+        Outcome::Partial => ExitCode::from(3),
+    })
 }
 
 fn init_logging() {
@@ -170,7 +245,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
             )
         }
-        Command::Check(_) => unreachable!("handled above"),
+        Command::Check(_) | Command::Import(_) => unreachable!("handled above"),
         Command::Serve(args) => {
             let listen: SocketAddr = args.listen.parse().map_err(|e| {
                 format!(
@@ -209,6 +284,7 @@ fn check(args: &CheckArgs) -> Result<(), String> {
             concurrency: args.concurrency.into(),
             timeout: std::time::Duration::from_secs(args.timeout.max(1)),
             retries: args.retries,
+            ..FetchOptions::default()
         },
         max_objects: args.max_objects,
         max_files: args.max_files,

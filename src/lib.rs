@@ -9,6 +9,7 @@
 //! - `db`: the connection over SQLite or PostgreSQL, pool and migrations;
 //! - `model`: the twelve kinds and all their relations, as data;
 //! - `urls`: the only place URLs are minted;
+//! - `import`: `oparl import`, from live endpoints and dumps, with repairs;
 //! - `demo`: the generated demo city;
 //! - `time`: date-time formats.
 
@@ -16,6 +17,7 @@ pub mod api;
 pub mod cli;
 pub mod db;
 pub mod demo;
+pub mod import;
 pub mod model;
 pub mod render;
 pub mod server;

@@ -6,6 +6,18 @@
 //! deletion leaves a tombstone, and every object that embedded a changed or
 //! deleted object gets a new `modified` too.
 
+/// Run the same diesel expression on the concrete connection of either
+/// backend: multi-row INSERTs are not available through the generic one.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            crate::db::AnyConnection::Postgres($c) => $body,
+            crate::db::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+pub mod import_state;
 pub mod read;
 pub mod write;
 

@@ -34,6 +34,11 @@ pub struct FetchOptions {
     pub concurrency: usize,
     pub timeout: Duration,
     pub retries: u32,
+    /// Answers larger than this are refused (an error, not retried).
+    pub max_body_bytes: u64,
+    /// Retry every 5xx, not only 502-504. The checker leaves this off, so a
+    /// spurious 500 is seen; the importer turns it on.
+    pub retry_server_errors: bool,
 }
 
 impl Default for FetchOptions {
@@ -42,14 +47,23 @@ impl Default for FetchOptions {
             concurrency: 8,
             timeout: Duration::from_secs(30),
             retries: 3,
+            max_body_bytes: 256 << 20,
+            retry_server_errors: false,
         }
     }
+}
+
+enum BodyError {
+    TooLarge,
+    Transport(String),
 }
 
 pub struct Fetcher {
     client: reqwest::Client,
     gate: Semaphore,
     retries: u32,
+    max_body_bytes: u64,
+    retry_server_errors: bool,
     pub requests: AtomicU64,
     /// Findings about HTTP exchanges (CORS, JSON validity), made wherever a
     /// response arrives.
@@ -67,13 +81,18 @@ impl Fetcher {
             client,
             gate: Semaphore::new(opts.concurrency.max(1)),
             retries: opts.retries,
+            max_body_bytes: opts.max_body_bytes,
+            retry_server_errors: opts.retry_server_errors,
             requests: AtomicU64::new(0),
             findings: Mutex::new(Findings::default()),
         })
     }
 
-    /// GET with extra request headers. Transport errors, 429 and 502-504 are
-    /// retried with exponential backoff; everything else is the answer.
+    /// GET with extra request headers. Transport errors, 429 and 502-504 (or
+    /// every 5xx with `retry_server_errors`) are retried with exponential
+    /// backoff, waiting as long as a Retry-After asks (up to a minute);
+    /// everything else is the answer. An answer over `max_body_bytes` is an
+    /// error.
     pub async fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Fetched, String> {
         let _permit = self.gate.acquire().await.expect("the gate is never closed");
         let mut delay = Duration::from_millis(250);
@@ -93,7 +112,9 @@ impl Fetcher {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok());
-                    if matches!(status, 429 | 502 | 503 | 504) && attempt <= self.retries {
+                    let retry = matches!(status, 429 | 502 | 503 | 504)
+                        || (self.retry_server_errors && status >= 500);
+                    if retry && attempt <= self.retries {
                         Err((
                             format!("status {status}"),
                             retry_after.map(Duration::from_secs),
@@ -101,17 +122,23 @@ impl Fetcher {
                     } else {
                         let final_url = response.url().to_string();
                         let headers = response.headers().clone();
-                        match response.bytes().await {
+                        match self.read_body(response).await {
                             Ok(body) => {
                                 return Ok(Fetched {
                                     url: url.to_string(),
                                     final_url,
                                     status,
                                     headers,
-                                    body: body.to_vec(),
+                                    body,
                                 })
                             }
-                            Err(e) => Err((e.to_string(), None)),
+                            Err(BodyError::TooLarge) => {
+                                return Err(format!(
+                                    "{url}: the answer is larger than {} MB",
+                                    self.max_body_bytes >> 20
+                                ))
+                            }
+                            Err(BodyError::Transport(e)) => Err((e, None)),
                         }
                     }
                 }
@@ -124,6 +151,28 @@ impl Fetcher {
             tokio::time::sleep(wait.unwrap_or(delay).min(Duration::from_secs(60))).await;
             delay *= 2;
         }
+    }
+
+    /// Read a body chunk by chunk, stopping as soon as it passes the limit.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_body_bytes)
+        {
+            return Err(BodyError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| BodyError::Transport(e.to_string()))?
+        {
+            if (body.len() + chunk.len()) as u64 > self.max_body_bytes {
+                return Err(BodyError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// GET a JSON resource expected to answer 200. Returns the parsed value,

@@ -29,4 +29,23 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(object, link, file_content);
+diesel::table! {
+    import_source (id) {
+        id -> Integer,
+        source -> Text,
+        last_started -> Nullable<BigInt>,
+        last_finished -> Nullable<BigInt>,
+        runs -> Integer,
+    }
+}
+
+diesel::table! {
+    import_id (source_id) {
+        source_id -> Text,
+        source -> Integer,
+        pk -> BigInt,
+        hash -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(object, link, file_content, import_source, import_id);

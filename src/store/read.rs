@@ -100,6 +100,29 @@ pub fn objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, 
     Ok(rows)
 }
 
+/// The heads of the objects with these pks, deleted or not.
+pub fn heads(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectHead>, DbError> {
+    let mut rows = Vec::with_capacity(pks.len());
+    for chunk in pks.chunks(CHUNK) {
+        rows.extend(
+            object::table
+                .filter(object::pk.eq_any(chunk))
+                .select(ObjectHead::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The pks of every live Body.
+pub fn body_pks(conn: &mut AnyConnection) -> Result<Vec<i64>, DbError> {
+    Ok(object::table
+        .filter(object::kind.eq(Kind::Body.code()))
+        .filter(object::deleted.eq(false))
+        .select(object::pk)
+        .load(conn)?)
+}
+
 /// The System object (there is exactly one; see `write::ensure_system`).
 pub fn system(conn: &mut AnyConnection) -> Result<Option<ObjectRow>, DbError> {
     Ok(object::table

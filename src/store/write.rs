@@ -20,17 +20,6 @@ use crate::model::{self, Kind, Shape, MEETING_AGENDA_ITEM, MEMBERSHIP_ORGANIZATI
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-/// Run the same diesel expression on the concrete connection of either
-/// backend: multi-row INSERTs are not available through the generic one.
-macro_rules! on_backend {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            AnyConnection::Postgres($c) => $body,
-            AnyConnection::Sqlite($c) => $body,
-        }
-    };
-}
-
 /// A new row of `object`. Its `fields` must be normalised
 /// ([`normalize_fields`]); bulk writers insert these directly.
 #[derive(Debug, Clone, Insertable)]
@@ -47,11 +36,11 @@ pub struct NewObject {
 
 #[derive(Insertable)]
 #[diesel(table_name = link)]
-struct NewLink {
-    from_pk: i64,
-    field: i16,
-    position: i32,
-    to_pk: i64,
+pub(crate) struct NewLink {
+    pub from_pk: i64,
+    pub field: i16,
+    pub position: i32,
+    pub to_pk: i64,
 }
 
 #[derive(Insertable)]
@@ -269,6 +258,40 @@ pub fn update_fields(
         .set(object::fields.eq(Value::Object(fields.clone()).to_string()))
         .execute(conn)?;
     touch_with_ancestors(conn, pk, now)
+}
+
+/// Overwrite an object's row with what an import found (the caller decides
+/// the times); a deleted object comes back to life.
+pub fn overwrite(
+    conn: &mut AnyConnection,
+    pk: i64,
+    body_pk: Option<i64>,
+    created: i64,
+    modified: i64,
+    fields: &str,
+) -> Result<(), DbError> {
+    diesel::update(object::table.find(pk))
+        .set((
+            object::body_pk.eq(body_pk),
+            object::created.eq(created),
+            object::modified.eq(modified),
+            object::deleted.eq(false),
+            object::fields.eq(fields),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Remove every link out of an object (an import then inserts the new ones).
+pub fn remove_links_from(conn: &mut AnyConnection, pk: i64) -> Result<(), DbError> {
+    diesel::delete(link::table.filter(link::from_pk.eq(pk))).execute(conn)?;
+    Ok(())
+}
+
+/// Forget the stored bytes of a File.
+pub fn remove_file_bytes(conn: &mut AnyConnection, pk: i64) -> Result<(), DbError> {
+    diesel::delete(file_content::table.find(pk)).execute(conn)?;
+    Ok(())
 }
 
 /// Delete an object: it stays as a tombstone with `modified` = `now`.

@@ -1,0 +1,2 @@
+DROP TABLE import_id;
+DROP TABLE import_source;

@@ -1,0 +1,468 @@
+//! Staged objects into the store, in one transaction, so a reader (or a
+//! killed import) sees the store before the run or after it, never between.
+//!
+//! Source ids become our pks through `import_id`; a source id seen before
+//! keeps its object. Objects whose fingerprint did not change are skipped.
+//! Source times are kept; the server's own rules still hold: an object
+//! whose JSON changes because of another (a parent losing an embedded
+//! child, an Organization gaining a Membership, a Location gaining a back-
+//! reference) gets a new `modified`, and a reference to something the
+//! source never served is dropped and reported, never published.
+
+use super::repair::Repair;
+use super::report::Report;
+use super::stage::Stage;
+use crate::db::{AnyConnection, DbError};
+use crate::model::{self, Kind, MEMBERSHIP_ORGANIZATION, RELS};
+use crate::store::import_state::{self, IdRow};
+use crate::store::read::{self, LinkRow, ObjectHead};
+use crate::store::write::{self, NewObject};
+use diesel::Connection;
+use serde_json::Map;
+use std::collections::{HashMap, HashSet};
+
+/// What one application needs besides the staged objects.
+pub struct ApplyOptions<'a> {
+    /// The source's key in `import_source`.
+    pub source_key: &'a str,
+    /// Mark objects of the source that this run did not see as deleted.
+    pub full: bool,
+    /// Kinds read completely in this run: only these can have vanished.
+    pub complete_kinds: &'a HashSet<Kind>,
+    pub now: i64,
+    /// The start of this run, kept for the next incremental one (None when
+    /// the run missed something).
+    pub record_start: Option<i64>,
+}
+
+/// Apply a stage completely or not at all. `files` holds downloaded bytes
+/// by source id.
+pub fn apply(
+    conn: &mut AnyConnection,
+    stage: &Stage,
+    files: &HashMap<String, Vec<u8>>,
+    opts: &ApplyOptions<'_>,
+    report: &mut Report,
+) -> Result<(), DbError> {
+    conn.transaction(|conn| Applier::new(conn, stage, opts, report)?.run(conn, files))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    New,
+    Changed,
+    Unchanged,
+    Skipped,
+}
+
+struct Applier<'a> {
+    stage: &'a Stage,
+    opts: &'a ApplyOptions<'a>,
+    report: &'a mut Report,
+    source: i32,
+    /// (pk, hash) of the source ids the store knew before this run.
+    known: HashMap<String, (i64, i64)>,
+    /// Heads of those objects, as they were before this run.
+    heads: HashMap<i64, ObjectHead>,
+    /// The pk of every staged object (new ones numbered here).
+    pks: Vec<i64>,
+    /// The same pks as a set.
+    staged_pks: HashSet<i64>,
+    actions: Vec<Action>,
+    bodies: Vec<Option<i64>>,
+    /// Objects whose JSON changed because of another: (pk, time).
+    touches: Vec<(i64, i64)>,
+}
+
+impl<'a> Applier<'a> {
+    fn new(
+        conn: &mut AnyConnection,
+        stage: &'a Stage,
+        opts: &'a ApplyOptions<'a>,
+        report: &'a mut Report,
+    ) -> Result<Applier<'a>, DbError> {
+        let source = import_state::source_or_new(conn, opts.source_key)?.id;
+        let mut system = Map::new();
+        system.insert("name".into(), "OParl".into());
+        write::ensure_system(conn, &system, opts.now)?;
+        let known = if import_state::any_ids(conn)? {
+            let mut wanted: HashSet<&str> = HashSet::new();
+            for s in &stage.objects {
+                wanted.insert(&s.sid);
+                wanted.extend(s.links.iter().map(|l| l.to.as_str()));
+                wanted.extend(s.body.as_deref());
+                wanted.extend(s.body_via.as_deref());
+            }
+            let wanted: Vec<&str> = wanted.into_iter().collect();
+            import_state::lookup(conn, &wanted)?
+        } else {
+            HashMap::new()
+        };
+        let known_pks: Vec<i64> = known.values().map(|(pk, _)| *pk).collect();
+        let heads = read::heads(conn, &known_pks)?
+            .into_iter()
+            .map(|h| (h.pk, h))
+            .collect();
+        let mut next = write::next_pk(conn)?;
+        let pks = stage
+            .objects
+            .iter()
+            .map(|s| match known.get(&s.sid) {
+                Some((pk, _)) => *pk,
+                None => {
+                    next += 1;
+                    next - 1
+                }
+            })
+            .collect::<Vec<i64>>();
+        let staged_pks = pks.iter().copied().collect();
+        let mut applier = Applier {
+            stage,
+            opts,
+            report,
+            source,
+            known,
+            heads,
+            pks,
+            staged_pks,
+            actions: Vec::new(),
+            bodies: Vec::new(),
+            touches: Vec::new(),
+        };
+        applier.resolve_bodies(conn)?;
+        applier.classify();
+        applier.report.unchanged += applier
+            .actions
+            .iter()
+            .filter(|a| **a == Action::Unchanged)
+            .count() as u64;
+        Ok(applier)
+    }
+
+    fn run(
+        mut self,
+        conn: &mut AnyConnection,
+        files: &HashMap<String, Vec<u8>>,
+    ) -> Result<(), DbError> {
+        self.insert_new(conn)?;
+        self.update_changed(conn)?;
+        self.delete_tombstoned(conn)?;
+        self.store_files(conn, files)?;
+        if self.opts.full {
+            self.delete_vanished(conn)?;
+        }
+        for (pk, t) in std::mem::take(&mut self.touches) {
+            write::touch_with_ancestors(conn, pk, t)?;
+        }
+        import_state::finish_run(conn, self.source, self.opts.record_start, self.opts.now)
+    }
+
+    /// The pk and kind a source id stands for, if the object exists after
+    /// this run (staged and not skipped, or known before).
+    fn target(&self, sid: &str) -> Option<(i64, Kind, bool)> {
+        if let Some(i) = self.stage.position(sid) {
+            let s = &self.stage.objects[i];
+            return match self.actions.get(i) {
+                Some(Action::Skipped) => None,
+                _ => Some((self.pks[i], s.kind, s.deleted)),
+            };
+        }
+        let (pk, _) = self.known.get(sid)?;
+        let head = self.heads.get(pk)?;
+        Some((*pk, head.kind(), head.deleted))
+    }
+
+    /// The Body of every staged object: its own `body`, the Body of the list
+    /// or parent it came with, or the Body of the object it goes with (a
+    /// Meeting's organization); failing all, the only Body there is.
+    fn resolve_bodies(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        let mut all_bodies: HashSet<i64> = read::body_pks(conn)?.into_iter().collect();
+        for (i, s) in self.stage.objects.iter().enumerate() {
+            if s.kind == Kind::Body && !s.deleted {
+                all_bodies.insert(self.pks[i]);
+            }
+        }
+        let only_body = (all_bodies.len() == 1).then(|| *all_bodies.iter().next().unwrap());
+        let mut bodies = Vec::with_capacity(self.stage.len());
+        for (i, s) in self.stage.objects.iter().enumerate() {
+            let direct = |sid: &str| -> Option<i64> {
+                let (pk, kind, _) = self.target(sid)?;
+                (kind == Kind::Body).then_some(pk)
+            };
+            let via = |sid: &str| -> Option<i64> {
+                match self.stage.get(sid) {
+                    Some(v) => v.body.as_deref().and_then(direct),
+                    None => {
+                        let (pk, _) = self.known.get(sid)?;
+                        self.heads.get(pk)?.body_pk
+                    }
+                }
+            };
+            let body = if s.kind == Kind::Body {
+                Some(self.pks[i])
+            } else {
+                s.body
+                    .as_deref()
+                    .and_then(direct)
+                    .or_else(|| s.body_via.as_deref().and_then(via))
+                    .or_else(|| self.heads.get(&self.pks[i]).and_then(|h| h.body_pk))
+                    .or_else(|| {
+                        let body = only_body?;
+                        self.report.repair(Repair::UnknownBody, &s.place, &s.sid);
+                        Some(body)
+                    })
+            };
+            if body.is_none() {
+                self.report.skip(
+                    &s.place,
+                    format!(
+                        "{}: cannot tell which Body it belongs to (no body field, list or parent)",
+                        s.sid
+                    ),
+                );
+            }
+            bodies.push(body);
+        }
+        self.bodies = bodies;
+        Ok(())
+    }
+
+    fn classify(&mut self) {
+        self.actions = self
+            .stage
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if self.bodies[i].is_none() {
+                    return Action::Skipped;
+                }
+                match self.known.get(&s.sid) {
+                    None => Action::New,
+                    Some((pk, hash)) => match self.heads.get(pk) {
+                        Some(h) if *hash == s.hash && h.deleted == s.deleted => Action::Unchanged,
+                        _ => Action::Changed,
+                    },
+                }
+            })
+            .collect();
+    }
+
+    /// The links of a staged object that can be published: targets that
+    /// exist and have the right type; deleted objects are never embedded.
+    fn links(&mut self, i: usize) -> Vec<LinkRow> {
+        let s = &self.stage.objects[i];
+        let mut out = Vec::with_capacity(s.links.len());
+        for l in &s.links {
+            let rel = &RELS[l.field as usize];
+            match self.target(&l.to) {
+                Some((to_pk, kind, deleted)) if kind == rel.target => {
+                    if deleted && rel.shape.is_embedding() {
+                        continue;
+                    }
+                    out.push(LinkRow {
+                        from_pk: self.pks[i],
+                        field: l.field,
+                        position: l.position,
+                        to_pk,
+                    });
+                }
+                Some((_, kind, _)) => self.report.repair(
+                    Repair::WrongTargetType,
+                    &s.place.child(rel.name),
+                    format!("{} is a {}, not a {}", l.to, kind.name(), rel.target.name()),
+                ),
+                None => {
+                    self.report
+                        .repair(Repair::DanglingReference, &s.place.child(rel.name), &l.to)
+                }
+            }
+        }
+        out
+    }
+
+    /// Relations whose target shows them (back-references, and
+    /// Organization.membership): a new or removed one changes the target.
+    fn shows_on_target(field: i16) -> bool {
+        RELS[field as usize].back.is_some() || field == MEMBERSHIP_ORGANIZATION
+    }
+
+    fn insert_new(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        let mut rows = Vec::new();
+        let mut links = Vec::new();
+        let mut ids = Vec::new();
+        for i in 0..self.stage.len() {
+            if self.actions[i] != Action::New {
+                continue;
+            }
+            let s = &self.stage.objects[i];
+            let created = s.created.unwrap_or(self.opts.now);
+            let modified = s.modified.unwrap_or(self.opts.now).max(created);
+            if !s.deleted {
+                for l in self.links(i) {
+                    // An object known before this run now shows the new one.
+                    if Self::shows_on_target(l.field) && self.heads.contains_key(&l.to_pk) {
+                        self.touches.push((l.to_pk, modified));
+                    }
+                    links.push(l);
+                }
+            }
+            let s = &self.stage.objects[i];
+            rows.push(NewObject {
+                pk: self.pks[i],
+                kind: s.kind.code(),
+                body_pk: self.bodies[i],
+                created,
+                modified,
+                deleted: s.deleted,
+                fields: s.fields.clone(),
+            });
+            ids.push(IdRow {
+                source_id: s.sid.clone(),
+                source: self.source,
+                pk: self.pks[i],
+                hash: s.hash,
+            });
+            self.report.created += 1;
+        }
+        write::insert_objects(conn, &rows)?;
+        write::insert_links(conn, &links)?;
+        import_state::insert_ids(conn, &ids)
+    }
+
+    fn update_changed(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        for i in 0..self.stage.len() {
+            let s = &self.stage.objects[i];
+            if self.actions[i] != Action::Changed || s.deleted {
+                continue;
+            }
+            let pk = self.pks[i];
+            let head = self.heads[&pk];
+            let modified = match s.modified {
+                Some(m) if m > head.modified => m,
+                Some(_) => {
+                    self.report
+                        .repair(Repair::ModifiedNotAdvanced, &s.place, &s.sid);
+                    self.opts.now.max(head.modified)
+                }
+                None => self.opts.now.max(head.modified),
+            };
+            let created = s.created.unwrap_or(head.created);
+            let old = read::links_from(conn, &[pk])?;
+            let new = self.links(i);
+            let s = &self.stage.objects[i];
+            write::overwrite(conn, pk, self.bodies[i], created, modified, &s.fields)?;
+            write::remove_links_from(conn, pk)?;
+            write::insert_links(conn, &new)?;
+            let key = |l: &LinkRow| (l.field, l.to_pk);
+            let old_keys: HashSet<_> = old.iter().map(key).collect();
+            let new_keys: HashSet<_> = new.iter().map(key).collect();
+            for (field, to) in old_keys.symmetric_difference(&new_keys) {
+                if Self::shows_on_target(*field) {
+                    self.touches.push((*to, modified));
+                }
+            }
+            // Parents that embed it show the change.
+            self.touches.push((pk, modified));
+            self.delete_orphans(conn, i, &old, &new_keys, modified)?;
+            import_state::set_hash(conn, &s.sid, s.hash)?;
+            self.report.changed += 1;
+        }
+        Ok(())
+    }
+
+    /// Children that exist only inside a parent and that the parent (the
+    /// staged object `i`) no longer embeds, while the source sent nothing
+    /// for them: neither a tombstone nor a new place.
+    fn delete_orphans(
+        &mut self,
+        conn: &mut AnyConnection,
+        i: usize,
+        old: &[LinkRow],
+        kept: &HashSet<(i16, i64)>,
+        t: i64,
+    ) -> Result<(), DbError> {
+        for l in old {
+            let rel = &RELS[l.field as usize];
+            if !rel.shape.is_embedding()
+                || !model::owned_by_parent(rel.target)
+                || kept.contains(&(l.field, l.to_pk))
+                || self.staged_pks.contains(&l.to_pk)
+            {
+                continue;
+            }
+            if write::delete(conn, l.to_pk, t)? {
+                let place = self.stage.objects[i].place.child(rel.name);
+                let detail = format!("object {} of {}", l.to_pk, self.stage.objects[i].sid);
+                self.report
+                    .repair(Repair::OrphanedChildDeleted, &place, detail);
+                self.report.deleted += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_tombstoned(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        for i in 0..self.stage.len() {
+            let s = &self.stage.objects[i];
+            if self.actions[i] != Action::Changed || !s.deleted {
+                continue;
+            }
+            let t = s.modified.unwrap_or(self.opts.now);
+            if write::delete(conn, self.pks[i], t)? {
+                self.report.deleted += 1;
+            }
+            import_state::set_hash(conn, &s.sid, s.hash)?;
+        }
+        Ok(())
+    }
+
+    /// Store downloaded bytes. A File whose bytes arrive now while its
+    /// values did not change still shows new URLs, so it is re-stamped.
+    fn store_files(
+        &mut self,
+        conn: &mut AnyConnection,
+        files: &HashMap<String, Vec<u8>>,
+    ) -> Result<(), DbError> {
+        for (sid, bytes) in files {
+            let Some(i) = self.stage.position(sid) else {
+                continue;
+            };
+            let pk = self.pks[i];
+            match self.actions[i] {
+                Action::Skipped => continue,
+                Action::Unchanged => {
+                    if read::files_with_bytes(conn, &[pk])?.contains(&pk) {
+                        continue;
+                    }
+                    self.touches.push((pk, self.opts.now));
+                }
+                Action::New | Action::Changed => write::remove_file_bytes(conn, pk)?,
+            }
+            write::insert_file_bytes(conn, pk, bytes)?;
+            self.report.files_stored += 1;
+        }
+        Ok(())
+    }
+
+    /// After a full read: what the source no longer has, without telling.
+    fn delete_vanished(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        for (sid, pk, kind) in import_state::live_of_source(conn, self.source)? {
+            let Some(kind) = Kind::from_code(kind) else {
+                continue;
+            };
+            if self.stage.contains(&sid) || !self.opts.complete_kinds.contains(&kind) {
+                continue;
+            }
+            if write::delete(conn, pk, self.opts.now)? {
+                self.report.repair(
+                    Repair::VanishedWithoutTombstone,
+                    &super::report::Place::new(self.opts.source_key, None),
+                    &sid,
+                );
+                self.report.deleted += 1;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,266 @@
+//! Local sources: a JSON Lines file of OParl objects (one per line, any
+//! type, children embedded or not), a single JSON document (an object, an
+//! array of objects or a list page), or a folder of crawled list pages such
+//! as ../shared/realdata/huertgenwald-sdnet-oparl10/pages, where
+//! `body/1/paper.page-2.json` is page 2 of the list `paper` of Body 1.
+
+use super::progress::Progress;
+use super::report::{Place, Report};
+use super::stage::{source_id, Context, Stage};
+use crate::model::{Kind, BODY_LISTS};
+use serde_json::Value;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+
+/// Read a JSON Lines file. A line that is not JSON, or not an object, is
+/// skipped and reported with its number; a file without any usable line is
+/// an error.
+pub fn read_jsonl(
+    path: &Path,
+    max_bytes: u64,
+    stage: &mut Stage,
+    report: &mut Report,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    let mut number = 0;
+    let mut usable = 0usize;
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(max_bytes + 1)
+            .read_line(&mut line)
+            .map_err(|e| format!("{name}: line {}: {e}", number + 1))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if read as u64 > max_bytes {
+            return Err(format!(
+                "{name}: line {number} is larger than --max-document-mb ({} MB)",
+                max_bytes >> 20
+            ));
+        }
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let place = Place::new(&name, Some(number));
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => {
+                if stage
+                    .add(value, Context::default(), &place, report)
+                    .is_some()
+                {
+                    usable += 1;
+                }
+            }
+            Err(e) => report.skip(&place, format!("not JSON: {e}")),
+        }
+        progress.tick(stage.len(), &name);
+    }
+    if usable == 0 {
+        return Err(format!("{name}: no OParl object in the file"));
+    }
+    Ok(())
+}
+
+/// Read one JSON document: an object, an array of objects, or a list page.
+pub fn read_document(
+    path: &Path,
+    max_bytes: u64,
+    stage: &mut Stage,
+    report: &mut Report,
+) -> Result<(), String> {
+    let name = path.display().to_string();
+    let value = load(path, max_bytes)?;
+    if add_document(value, &name, None, None, stage, report) == 0 {
+        return Err(format!("{name}: no OParl object in the document"));
+    }
+    Ok(())
+}
+
+/// Read a folder of crawled pages. A file that is not JSON is skipped and
+/// reported; a folder without any OParl object is an error.
+pub fn read_folder(
+    root: &Path,
+    max_bytes: u64,
+    stage: &mut Stage,
+    report: &mut Report,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    let mut files = Vec::new();
+    walk(root, &mut files).map_err(|e| format!("{}: {e}", root.display()))?;
+    files.sort_by_key(|p| sort_key(root, p));
+    let mut usable = 0;
+    for path in files {
+        let name = path.display().to_string();
+        let (list, _) = page_key(root, &path);
+        let value = match load(&path, max_bytes) {
+            Ok(v) => v,
+            Err(e) if e.contains("--max-document-mb") => return Err(e),
+            Err(e) => {
+                report.skip(&Place::new(&name, None), e);
+                continue;
+            }
+        };
+        // `body/1/paper` is a list of Body 1: find that Body's source id.
+        let segments: Vec<&str> = list.split('/').collect();
+        let body = match segments.as_slice() {
+            [.., "body", n, _] => body_ending(stage, &format!("/body/{n}")),
+            _ => None,
+        };
+        let kind = segments.last().and_then(|s| list_kind(s));
+        usable += add_document(value, &name, kind, body.as_deref(), stage, report);
+        progress.tick(stage.len(), &name);
+    }
+    if usable == 0 {
+        return Err(format!("{}: no OParl object in the folder", root.display()));
+    }
+    Ok(())
+}
+
+/// Add what a document holds; returns how many objects were usable.
+fn add_document(
+    value: Value,
+    name: &str,
+    kind: Option<Kind>,
+    body: Option<&str>,
+    stage: &mut Stage,
+    report: &mut Report,
+) -> usize {
+    let place = Place::new(name, None);
+    let (items, list) = match value {
+        Value::Object(mut map) if map.contains_key("data") && !map.contains_key("id") => {
+            match map.remove("data") {
+                Some(Value::Array(items)) => (items, true),
+                _ => {
+                    report.skip(
+                        &place.child("data"),
+                        "a list page whose data is not an array",
+                    );
+                    return 0;
+                }
+            }
+        }
+        Value::Object(map) if map.contains_key("id") => {
+            // The System is read for its own sake, not counted as an object.
+            let is_system = map
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("/System"));
+            if is_system {
+                return 1;
+            }
+            (vec![Value::Object(map)], false)
+        }
+        Value::Array(items) => (items, false),
+        other => {
+            report.skip(
+                &place,
+                format!(
+                    "not OParl JSON (neither an object with id, an array nor a list page): {}",
+                    super::stage::short(&other)
+                ),
+            );
+            return 0;
+        }
+    };
+    let mut usable = 0;
+    for (i, item) in items.into_iter().enumerate() {
+        let at = if list {
+            place.child("data").child(format!("[{i}]"))
+        } else {
+            place.child(format!("[{i}]"))
+        };
+        let ctx = Context {
+            kind,
+            body,
+            unfiltered_list: list,
+            parent_times: None,
+        };
+        if stage.add(item, ctx, &at, report).is_some() {
+            usable += 1;
+        }
+    }
+    usable
+}
+
+fn load(path: &Path, max_bytes: u64) -> Result<Value, String> {
+    let name = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{name}: {e}"))?
+        .len();
+    if size > max_bytes {
+        return Err(format!(
+            "{name}: {size} bytes, larger than --max-document-mb ({} MB)",
+            max_bytes >> 20
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    serde_json::from_slice(bytes).map_err(|e| format!("{name}: not JSON: {e}"))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The list a page file belongs to (its path below the root without
+/// `.json` and the page suffix) and its page number.
+fn page_key(root: &Path, path: &Path) -> (String, u32) {
+    let relative = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let stem = relative.trim_end_matches(".json");
+    let (list, page) = match stem.split_once(".page-") {
+        Some((list, n)) => (list.to_string(), n.parse().unwrap_or(u32::MAX)),
+        None => (stem.to_string(), 1),
+    };
+    (list, page)
+}
+
+/// Sort key of a page file: the System, then the Bodies (every other list
+/// hangs below one), then every list's pages in page order.
+fn sort_key(root: &Path, path: &Path) -> (u8, String, u32) {
+    let (list, page) = page_key(root, path);
+    let rank = match list.as_str() {
+        "system" => 0,
+        "body" => 1,
+        _ => 2,
+    };
+    (rank, list, page)
+}
+
+/// The kind listed under a Body list's field name (`paper`, `agendaItem`,
+/// `locationList`, ...), or `body` for the list of Bodies.
+fn list_kind(name: &str) -> Option<Kind> {
+    if name == "body" {
+        return Some(Kind::Body);
+    }
+    BODY_LISTS
+        .iter()
+        .find(|(field, _)| field.eq_ignore_ascii_case(name))
+        .map(|(_, kind)| *kind)
+}
+
+fn body_ending(stage: &Stage, suffix: &str) -> Option<String> {
+    stage
+        .objects
+        .iter()
+        .find(|s| s.kind == Kind::Body && s.sid.ends_with(suffix))
+        .map(|s| source_id(&s.sid))
+}

@@ -1,0 +1,500 @@
+//! Source objects, as read, turned into flat staged objects: one per object
+//! (embedded children taken out of their parents), each with its own values
+//! repaired and normalised, and its relations as links to source ids. Nothing
+//! here touches the store; `apply` maps source ids to our objects.
+
+use super::repair::{self, Repair};
+use super::report::{Place, Report};
+use crate::model::{self, Kind, Shape, DATE_FIELDS, DATE_TIME_FIELDS, MEETING_AGENDA_ITEM, RELS};
+use crate::store::write::normalize_fields;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The vendor-prefixed property that keeps an imported object's id at its
+/// source.
+pub const SOURCE_ID_PROPERTY: &str = "import:sourceId";
+
+/// One relation of a staged object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedLink {
+    pub field: i16,
+    pub position: i32,
+    /// The source id of the target.
+    pub to: String,
+}
+
+/// One object from the source, ready to be applied.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// The source id: the id without its scheme.
+    pub sid: String,
+    pub kind: Kind,
+    /// The source id of its Body, when the source says it (a `body` field,
+    /// the Body whose list held it, or the parent's Body).
+    pub body: Option<String>,
+    /// An object whose Body this one shares, when only that is known (a
+    /// Meeting's first organization).
+    pub body_via: Option<String>,
+    pub created: Option<i64>,
+    pub modified: Option<i64>,
+    pub deleted: bool,
+    /// The own values as stored: normalised JSON with the source id property.
+    pub fields: String,
+    pub links: Vec<StagedLink>,
+    pub place: Place,
+    /// What the object looked like at the source, times included, to skip
+    /// unchanged ones.
+    pub hash: i64,
+    /// The same without the times: two sightings of one object that differ
+    /// only in times inherited from different parents are one object.
+    content: i64,
+}
+
+/// What the reader knows about where an object sits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// The kind expected here (the list's, or the relation's target).
+    pub kind: Option<Kind>,
+    /// The source id of the Body it belongs to.
+    pub body: Option<&'a str>,
+    /// An item of a list read without `modified_since`.
+    pub unfiltered_list: bool,
+    /// The parent's created/modified, for embedded objects without their own.
+    pub parent_times: Option<(Option<i64>, Option<i64>)>,
+}
+
+/// The staged objects of one run, by source id.
+#[derive(Debug, Default)]
+pub struct Stage {
+    pub objects: Vec<Staged>,
+    index: HashMap<String, usize>,
+    /// The scheme each source id was first seen with.
+    schemes: HashMap<String, bool>,
+}
+
+/// An id without its scheme: `http` and `https` spellings are one object.
+pub fn source_id(id: &str) -> String {
+    id.strip_prefix("https://")
+        .or_else(|| id.strip_prefix("http://"))
+        .unwrap_or(id)
+        .to_string()
+}
+
+/// The kind a `type` URI names (OParl 1.0 or 1.1), or None for anything
+/// else.
+pub fn kind_of_type(type_uri: &str) -> Option<Kind> {
+    let (prefix, name) = type_uri.rsplit_once('/')?;
+    if !prefix.contains("oparl.org") {
+        return None;
+    }
+    Kind::ALL.into_iter().find(|k| k.name() == name)
+}
+
+impl Stage {
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The index of a source id in `objects`.
+    pub fn position(&self, sid: &str) -> Option<usize> {
+        self.index.get(sid).copied()
+    }
+
+    pub fn get(&self, sid: &str) -> Option<&Staged> {
+        self.index.get(sid).map(|&i| &self.objects[i])
+    }
+
+    pub fn contains(&self, sid: &str) -> bool {
+        self.index.contains_key(sid)
+    }
+
+    /// Add one source object (with its embedded children). Returns its source
+    /// id, or None when it was skipped (and reported) or is a System.
+    pub fn add(
+        &mut self,
+        value: Value,
+        ctx: Context<'_>,
+        place: &Place,
+        report: &mut Report,
+    ) -> Option<String> {
+        let Value::Object(mut map) = value else {
+            report.skip(place, format!("not a JSON object: {}", short(&value)));
+            return None;
+        };
+        let Some(id) = map.get("id").and_then(Value::as_str).map(str::to_string) else {
+            report.skip(place, "object without id");
+            return None;
+        };
+        if url::Url::parse(&id).is_err() {
+            report.skip(place, format!("id `{id}` is not a URL"));
+            return None;
+        }
+        let deleted = map.get("deleted").and_then(Value::as_bool) == Some(true);
+        let kind = match map.get("type") {
+            Some(Value::String(t)) => match kind_of_type(t) {
+                Some(kind) => kind,
+                None => {
+                    report.skip(place, format!("`{t}` is not an OParl object type"));
+                    return None;
+                }
+            },
+            _ => match ctx.kind {
+                Some(kind) => {
+                    let repair = if deleted {
+                        Repair::TombstoneWithoutType
+                    } else {
+                        Repair::MissingType
+                    };
+                    report.repair(repair, place, format!("{id} taken as {}", kind.name()));
+                    kind
+                }
+                None => {
+                    report.skip(place, format!("{id} has no type"));
+                    return None;
+                }
+            },
+        };
+        if kind == Kind::System {
+            return None;
+        }
+        let sid = source_id(&id);
+        let created = self.time(&mut map, "created", place, report);
+        let modified = self.time(&mut map, "modified", place, report);
+        let (created, modified) = match (created, modified, ctx.parent_times) {
+            (Some(c), Some(m), _) => (Some(c), Some(m)),
+            (c, m, Some((pc, pm))) => {
+                report.repair(Repair::MissingTimes, place, &id);
+                (c.or(pc).or(m), m.or(pm).or(c))
+            }
+            (c, m, None) => {
+                report.repair(Repair::MissingTimes, place, &id);
+                (c.or(m), m.or(c))
+            }
+        };
+        let staged = if deleted {
+            if ctx.unfiltered_list {
+                report.repair(Repair::TombstoneInUnfilteredList, place, &id);
+            }
+            let mut fields = Map::new();
+            fields.insert(SOURCE_ID_PROPERTY.into(), Value::String(id.clone()));
+            Staged {
+                sid: sid.clone(),
+                kind,
+                body: ctx.body.map(str::to_string),
+                body_via: None,
+                created,
+                modified,
+                deleted: true,
+                fields: Value::Object(fields).to_string(),
+                links: Vec::new(),
+                place: place.clone(),
+                hash: 0,
+                content: 0,
+            }
+        } else {
+            let mut value = Value::Object(map);
+            let (padded, emptied) = repair::clean_strings(&mut value);
+            report.repair_n(Repair::PaddedString, padded.into(), place, &id);
+            report.repair_n(Repair::EmptyValue, emptied.into(), place, &id);
+            let Value::Object(mut map) = value else {
+                unreachable!("cleaning keeps an object an object")
+            };
+            let body = match (kind, map.get("body")) {
+                (Kind::Body, _) => Some(sid.clone()),
+                (_, Some(Value::String(b))) => Some(source_id(b)),
+                _ => ctx.body.map(str::to_string),
+            };
+            let child_ctx = Context {
+                kind: None,
+                body: body.as_deref(),
+                unfiltered_list: false,
+                parent_times: Some((created, modified)),
+            };
+            let links = self.relations(kind, &mut map, child_ctx, place, report);
+            let body_via = match (kind, &body) {
+                (Kind::Meeting, None) => links
+                    .iter()
+                    .find(|l| l.field == model::MEETING_ORGANIZATION)
+                    .map(|l| l.to.clone()),
+                _ => None,
+            };
+            own_values(kind, &mut map, place, report);
+            let mut fields = normalize_fields(kind, &map);
+            fields.insert(SOURCE_ID_PROPERTY.into(), Value::String(id.clone()));
+            Staged {
+                sid: sid.clone(),
+                kind,
+                body,
+                body_via,
+                created,
+                modified,
+                deleted: false,
+                fields: Value::Object(fields).to_string(),
+                links,
+                place: place.clone(),
+                hash: 0,
+                content: 0,
+            }
+        };
+        self.insert(staged, id.starts_with("https://"), report);
+        Some(sid)
+    }
+
+    fn time(
+        &self,
+        map: &mut Map<String, Value>,
+        name: &str,
+        place: &Place,
+        report: &mut Report,
+    ) -> Option<i64> {
+        let text = map.get(name)?.as_str()?;
+        let (t, repaired) = repair::parse_datetime(text)?;
+        if repaired {
+            report.repair(Repair::DateTimeForm, &place.child(name), text);
+        }
+        Some(t.timestamp())
+    }
+
+    /// Take every relation out of the object's values: embedded children are
+    /// staged themselves, references become links by source id.
+    fn relations(
+        &mut self,
+        kind: Kind,
+        map: &mut Map<String, Value>,
+        ctx: Context<'_>,
+        place: &Place,
+        report: &mut Report,
+    ) -> Vec<StagedLink> {
+        let mut links = Vec::new();
+        for rel in RELS.iter().filter(|r| r.owner == kind) {
+            let mut name = rel.name;
+            let mut value = map.remove(name);
+            if kind == Kind::Person && rel.name == "locationObject" {
+                // OParl 1.0 and the deprecated 1.1 field give a URL.
+                let url = map.remove("location");
+                if value.is_none() {
+                    value = url;
+                    name = "location";
+                }
+            }
+            let Some(value) = value else { continue };
+            let at = place.child(name);
+            let items = match (rel.shape, value) {
+                (Shape::Ref | Shape::Embed, v @ (Value::String(_) | Value::Object(_))) => vec![v],
+                (Shape::Refs | Shape::Embeds, Value::Array(items)) => items,
+                (Shape::Refs | Shape::Embeds, v @ (Value::String(_) | Value::Object(_))) => {
+                    report.repair(Repair::SingleValueForArray, &at, "wrapped in an array");
+                    vec![v]
+                }
+                (_, v) => {
+                    report.skip(&at, format!("wrong JSON type for {name}: {}", short(&v)));
+                    continue;
+                }
+            };
+            let mut targets: Vec<(String, Option<i64>)> = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                let at = if matches!(rel.shape, Shape::Refs | Shape::Embeds) {
+                    at.child(format!("[{i}]"))
+                } else {
+                    at.clone()
+                };
+                match item {
+                    Value::String(url) => targets.push((source_id(&url), None)),
+                    Value::Object(child) => {
+                        let order = child.get("order").and_then(Value::as_i64);
+                        let child_ctx = Context {
+                            kind: Some(rel.target),
+                            ..ctx
+                        };
+                        if let Some(sid) = self.add(Value::Object(child), child_ctx, &at, report) {
+                            targets.push((sid, order));
+                        }
+                    }
+                    other => report.skip(&at, format!("wrong JSON type: {}", short(&other))),
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            targets.retain(|(sid, _)| seen.insert(sid.clone()));
+            let positions = if rel.code == MEETING_AGENDA_ITEM {
+                agenda_positions(&mut targets, &at, report)
+            } else {
+                (0..targets.len() as i32).collect()
+            };
+            links.extend(
+                targets
+                    .into_iter()
+                    .zip(positions)
+                    .map(|((to, _), position)| StagedLink {
+                        field: rel.code,
+                        position,
+                        to,
+                    }),
+            );
+        }
+        links
+    }
+
+    /// Add a staged object, merging it with an earlier one of the same id.
+    fn insert(&mut self, mut staged: Staged, https: bool, report: &mut Report) {
+        staged.content = content_hash(&staged);
+        staged.hash = with_times(staged.content, staged.created, staged.modified);
+        match self.index.get(&staged.sid) {
+            None => {
+                self.schemes.insert(staged.sid.clone(), https);
+                self.index.insert(staged.sid.clone(), self.objects.len());
+                self.objects.push(staged);
+            }
+            Some(&i) => {
+                if self.schemes.get(&staged.sid) != Some(&https) {
+                    report.repair(Repair::SchemeMixture, &staged.place, &staged.sid);
+                }
+                let old = &mut self.objects[i];
+                if old.content == staged.content {
+                    // One object seen twice: it exists since the earliest and
+                    // was last changed at the latest time given.
+                    old.created = min_some(old.created, staged.created);
+                    old.modified = old.modified.max(staged.modified);
+                    old.hash = with_times(old.content, old.created, old.modified);
+                    return;
+                }
+                // The later state wins; a tie goes to the later sighting.
+                let newer = staged.modified >= old.modified;
+                let detail = format!(
+                    "{} differs from its sighting at {}; kept the {} one",
+                    staged.sid,
+                    old.place,
+                    if newer { "later" } else { "earlier" }
+                );
+                report.repair(Repair::DuplicateId, &staged.place, detail);
+                if newer {
+                    *old = staged;
+                }
+            }
+        }
+    }
+}
+
+/// Positions of a Meeting's agenda items: their `order` when every item has
+/// a distinct one (sorted by it), else their place in the array.
+fn agenda_positions(
+    targets: &mut [(String, Option<i64>)],
+    at: &Place,
+    report: &mut Report,
+) -> Vec<i32> {
+    let orders: Vec<Option<i64>> = targets.iter().map(|(_, o)| *o).collect();
+    let mut distinct: Vec<i64> = orders.iter().flatten().copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let usable = distinct.len() == targets.len()
+        && distinct
+            .iter()
+            .all(|&o| (0..i64::from(i32::MAX)).contains(&o));
+    if usable {
+        let sorted = orders.windows(2).all(|w| w[0] < w[1]);
+        if !sorted {
+            report.repair(Repair::AgendaItemOrder, at, "items sorted by their order");
+            targets.sort_by_key(|(_, o)| *o);
+        }
+        return targets.iter().map(|(_, o)| o.unwrap() as i32).collect();
+    }
+    if !targets.is_empty() {
+        report.repair(
+            Repair::AgendaItemOrder,
+            at,
+            "order missing or repeated; numbered by position",
+        );
+    }
+    (0..targets.len() as i32).collect()
+}
+
+/// Repairs of the object's own values that depend on the field.
+fn own_values(kind: Kind, map: &mut Map<String, Value>, place: &Place, report: &mut Report) {
+    for name in DATE_TIME_FIELDS {
+        if let Some(v) = map.get_mut(name) {
+            let before = v.to_string();
+            if repair::datetime_field(v) {
+                report.repair(Repair::DateTimeForm, &place.child(name), before);
+            }
+        }
+    }
+    for name in DATE_FIELDS {
+        if let Some(v) = map.get_mut(name) {
+            let before = v.to_string();
+            if repair::date_field(v) {
+                report.repair(Repair::DateTimeForDate, &place.child(name), before);
+            }
+        }
+    }
+    if kind == Kind::File {
+        if let Some(v) = map.get_mut("mimeType") {
+            let before = v.to_string();
+            if repair::mime_type(v) {
+                report.repair(Repair::MimeType, &place.child("mimeType"), before);
+            }
+        }
+    }
+    if kind == Kind::Location {
+        if let Some(v) = map.get_mut("geojson") {
+            let r = repair::geojson(v);
+            let at = place.child("geojson");
+            if r.wrapped {
+                report.repair(Repair::BareGeometry, &at, "wrapped into a Feature");
+            }
+            if r.swapped {
+                report.repair(Repair::CoordinatesSwapped, &at, "positions swapped back");
+            }
+        }
+    }
+}
+
+fn min_some(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The fingerprint with the times mixed in.
+fn with_times(content: i64, created: Option<i64>, modified: Option<i64>) -> i64 {
+    let mut h = Sha256::new();
+    h.update(content.to_le_bytes());
+    for t in [created, modified] {
+        h.update(t.unwrap_or(i64::MIN).to_le_bytes());
+    }
+    let digest = h.finalize();
+    i64::from_le_bytes(digest[..8].try_into().expect("eight bytes"))
+}
+
+/// A fingerprint of everything the store keeps of a staged object but its
+/// times.
+fn content_hash(s: &Staged) -> i64 {
+    let mut h = Sha256::new();
+    h.update([s.kind.code() as u8, s.deleted as u8]);
+    for part in [&s.body, &s.body_via] {
+        h.update(part.as_deref().unwrap_or("-").as_bytes());
+        h.update([0]);
+    }
+    h.update(s.fields.as_bytes());
+    for l in &s.links {
+        h.update(l.field.to_le_bytes());
+        h.update(l.position.to_le_bytes());
+        h.update(l.to.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    i64::from_le_bytes(digest[..8].try_into().expect("eight bytes"))
+}
+
+/// The start of a value, for messages.
+pub fn short(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
