@@ -49,6 +49,23 @@ enum Command {
     /// Exit status: 0 everything imported, 3 imported with skipped input
     /// (see the summary or --report), 1 failed and nothing was written.
     Import(ImportArgs),
+    /// Write every object as JSON Lines (each object once; children inside
+    /// their parents; tombstones included).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// The file to write, or - for standard output.
+    file: std::path::PathBuf,
+    /// The public URL of the System, as `serve --base-url`: the dump's ids
+    /// are the ones the server publishes.
+    #[arg(
+        long,
+        env = "OPARL_BASE_URL",
+        default_value = "http://127.0.0.1:8080/oparl/v1.1"
+    )]
+    base_url: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -246,6 +263,28 @@ fn run(cli: Cli) -> Result<(), String> {
             )
         }
         Command::Check(_) | Command::Import(_) => unreachable!("handled above"),
+        Command::Export(args) => {
+            let urls = Urls::new(&args.base_url)
+                .map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
+            let db = open(true)?;
+            let mut conn = db.conn().map_err(|e| e.to_string())?;
+            let started = Instant::now();
+            let mut out: Box<dyn std::io::Write> = if args.file.as_os_str() == "-" {
+                Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+            } else {
+                let file = std::fs::File::create(&args.file)
+                    .map_err(|e| format!("{}: {e}", args.file.display()))?;
+                Box::new(std::io::BufWriter::with_capacity(1 << 20, file))
+            };
+            let lines = crate::export::export_jsonl(&mut conn, &urls, &mut out)
+                .map_err(|e| format!("{}: {e}", args.file.display()))?;
+            tracing::info!(
+                lines,
+                seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
+                "exported"
+            );
+            Ok(())
+        }
         Command::Serve(args) => {
             let listen: SocketAddr = args.listen.parse().map_err(|e| {
                 format!(

@@ -10,6 +10,7 @@
 //! - `model`: the twelve kinds and all their relations, as data;
 //! - `urls`: the only place URLs are minted;
 //! - `import`: `oparl import`, from live endpoints and dumps, with repairs;
+//! - `export`: the whole store as JSON Lines;
 //! - `demo`: the generated demo city;
 //! - `time`: date-time formats.
 
@@ -17,6 +18,7 @@ pub mod api;
 pub mod cli;
 pub mod db;
 pub mod demo;
+pub mod export;
 pub mod import;
 pub mod model;
 pub mod render;

@@ -185,26 +185,10 @@ impl<'a> Applier<'a> {
         let only_body = (all_bodies.len() == 1).then(|| *all_bodies.iter().next().unwrap());
         let mut bodies = Vec::with_capacity(self.stage.len());
         for (i, s) in self.stage.objects.iter().enumerate() {
-            let direct = |sid: &str| -> Option<i64> {
-                let (pk, kind, _) = self.target(sid)?;
-                (kind == Kind::Body).then_some(pk)
-            };
-            let via = |sid: &str| -> Option<i64> {
-                match self.stage.get(sid) {
-                    Some(v) => v.body.as_deref().and_then(direct),
-                    None => {
-                        let (pk, _) = self.known.get(sid)?;
-                        self.heads.get(pk)?.body_pk
-                    }
-                }
-            };
             let body = if s.kind == Kind::Body {
                 Some(self.pks[i])
             } else {
-                s.body
-                    .as_deref()
-                    .and_then(direct)
-                    .or_else(|| s.body_via.as_deref().and_then(via))
+                self.body_of(&s.sid, 0)
                     .or_else(|| self.heads.get(&self.pks[i]).and_then(|h| h.body_pk))
                     .or_else(|| {
                         let body = only_body?;
@@ -212,6 +196,14 @@ impl<'a> Applier<'a> {
                         Some(body)
                     })
             };
+            // A tombstone of an object this store never had, of no known
+            // Body, could not be listed anywhere.
+            if body.is_none() && s.deleted {
+                self.report
+                    .repair(Repair::TombstoneWithoutBody, &s.place, &s.sid);
+                bodies.push(None);
+                continue;
+            }
             if body.is_none() {
                 self.report.skip(
                     &s.place,
@@ -225,6 +217,28 @@ impl<'a> Applier<'a> {
         }
         self.bodies = bodies;
         Ok(())
+    }
+
+    /// The Body of a source id: its own `body`, or that of the object it
+    /// goes with (parent, or a Meeting's organization), a few steps up.
+    fn body_of(&self, sid: &str, depth: u8) -> Option<i64> {
+        if depth > 4 {
+            return None;
+        }
+        match self.stage.get(sid) {
+            Some(s) if s.kind == Kind::Body => self.target(sid).map(|(pk, _, _)| pk),
+            Some(s) => {
+                let direct = s.body.as_deref().and_then(|b| match self.target(b)? {
+                    (pk, Kind::Body, _) => Some(pk),
+                    _ => None,
+                });
+                direct.or_else(|| self.body_of(s.body_via.as_deref()?, depth + 1))
+            }
+            None => {
+                let (pk, _) = self.known.get(sid)?;
+                self.heads.get(pk)?.body_pk
+            }
+        }
     }
 
     fn classify(&mut self) {

@@ -181,6 +181,7 @@ fn add_document(
             body,
             unfiltered_list: list,
             parent_times: None,
+            parent: None,
         };
         if stage.add(item, ctx, &at, report).is_some() {
             usable += 1;

@@ -106,13 +106,15 @@ pub async fn harvest(
     let mut lists: Vec<(String, Kind, Option<String>)> = Vec::new();
     let mut tasks = tokio::task::JoinSet::new();
     // The Bodies first: the other lists are only known from them, and are
-    // started as each Body page is staged.
+    // started as each Body page is staged. The Body list is always read
+    // whole (it is short, and an unchanged Body names the lists that hold
+    // the changes); unchanged Bodies are then skipped by their fingerprint.
     tasks.spawn(walk_list(
         Arc::clone(&fetcher),
         bodies_url.to_string(),
         Kind::Body,
         None,
-        since,
+        None,
         tx.clone(),
     ));
     loop {
@@ -203,6 +205,7 @@ fn stage_page(
             body: page.body.as_deref(),
             unfiltered_list: page.unfiltered,
             parent_times: None,
+            parent: None,
         };
         stage.add(
             item,
@@ -309,6 +312,9 @@ fn with_modified_since(url: &str, since: i64) -> String {
     }
 }
 
+/// Answers which of these source ids the store already has.
+pub type KnownIds<'a> = dyn FnMut(&[String]) -> Result<HashSet<String>, String> + 'a;
+
 /// Fetch, at their ids, the objects that staged links point at but that no
 /// list held and the store does not know (`known` answers that), for a few
 /// rounds since fetched objects may point further. What cannot be fetched
@@ -318,7 +324,7 @@ pub async fn fetch_unlisted(
     scheme: &str,
     stage: &mut Stage,
     report: &mut Report,
-    known: &mut dyn FnMut(&[String]) -> Result<HashSet<String>, String>,
+    known: &mut KnownIds<'_>,
 ) -> Result<(), String> {
     let mut tried: HashSet<String> = HashSet::new();
     for _round in 0..3 {
@@ -356,6 +362,7 @@ pub async fn fetch_unlisted(
                     body: body.as_deref(),
                     unfiltered_list: false,
                     parent_times: None,
+                    parent: None,
                 };
                 stage.add(value, ctx, &Place::new(&url, None), report);
             }

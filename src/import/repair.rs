@@ -32,6 +32,7 @@ pub enum Repair {
     DanglingReference,
     WrongTargetType,
     UnknownBody,
+    TombstoneWithoutBody,
 }
 
 impl Repair {
@@ -64,6 +65,9 @@ impl Repair {
             Repair::DanglingReference => "reference to an object the source never served (dropped)",
             Repair::WrongTargetType => "reference to an object of the wrong type (dropped)",
             Repair::UnknownBody => "body unknown (taken from the only Body)",
+            Repair::TombstoneWithoutBody => {
+                "tombstone of an object never imported, without a Body (not kept)"
+            }
         }
     }
 }

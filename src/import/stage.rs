@@ -62,6 +62,8 @@ pub struct Context<'a> {
     pub unfiltered_list: bool,
     /// The parent's created/modified, for embedded objects without their own.
     pub parent_times: Option<(Option<i64>, Option<i64>)>,
+    /// The parent's source id: an embedded object shares its parent's Body.
+    pub parent: Option<&'a str>,
 }
 
 /// The staged objects of one run, by source id.
@@ -214,14 +216,18 @@ impl Stage {
                 body: body.as_deref(),
                 unfiltered_list: false,
                 parent_times: Some((created, modified)),
+                parent: Some(&sid),
             };
+            let back_reference = back_reference(kind, &map);
             let links = self.relations(kind, &mut map, child_ctx, place, report);
             let body_via = match (kind, &body) {
+                (_, Some(_)) => None,
                 (Kind::Meeting, None) => links
                     .iter()
                     .find(|l| l.field == model::MEETING_ORGANIZATION)
-                    .map(|l| l.to.clone()),
-                _ => None,
+                    .map(|l| l.to.clone())
+                    .or_else(|| ctx.parent.map(str::to_string)),
+                _ => ctx.parent.map(str::to_string).or(back_reference),
             };
             own_values(kind, &mut map, place, report);
             let mut fields = normalize_fields(kind, &map);
@@ -360,6 +366,12 @@ impl Stage {
                     old.created = min_some(old.created, staged.created);
                     old.modified = old.modified.max(staged.modified);
                     old.hash = with_times(old.content, old.created, old.modified);
+                    if old.body.is_none() {
+                        old.body = staged.body;
+                    }
+                    if old.body_via.is_none() {
+                        old.body_via = staged.body_via;
+                    }
                     return;
                 }
                 // The later state wins; a tie goes to the later sighting.
@@ -377,6 +389,20 @@ impl Stage {
             }
         }
     }
+}
+
+/// The first back-reference of a standalone object (a File's `paper`, a
+/// Location's `bodies`, ...): an object whose Body it shares, when nothing
+/// else says which Body it belongs to.
+fn back_reference(kind: Kind, map: &Map<String, Value>) -> Option<String> {
+    RELS.iter()
+        .filter(|r| r.target == kind)
+        .filter_map(|r| r.back.map(|(name, _)| name))
+        .find_map(|name| match map.get(name)? {
+            Value::String(url) => Some(source_id(url)),
+            Value::Array(urls) => urls.first()?.as_str().map(source_id),
+            _ => None,
+        })
 }
 
 /// Positions of a Meeting's agenda items: their `order` when every item has
@@ -470,15 +496,12 @@ fn with_times(content: i64, created: Option<i64>, modified: Option<i64>) -> i64 
     i64::from_le_bytes(digest[..8].try_into().expect("eight bytes"))
 }
 
-/// A fingerprint of everything the store keeps of a staged object but its
-/// times.
+/// A fingerprint of the values and relations of a staged object.
 fn content_hash(s: &Staged) -> i64 {
     let mut h = Sha256::new();
+    // The Body is left out: it is a hint of where the object was seen (an
+    // embedded Location has the Body of whichever parent showed it).
     h.update([s.kind.code() as u8, s.deleted as u8]);
-    for part in [&s.body, &s.body_via] {
-        h.update(part.as_deref().unwrap_or("-").as_bytes());
-        h.update([0]);
-    }
     h.update(s.fields.as_bytes());
     for l in &s.links {
         h.update(l.field.to_le_bytes());

@@ -8,7 +8,7 @@ use crate::model::{Kind, ListKind, CONSULTATION_ORGANIZATION, MEETING_ORGANIZATI
 use diesel::prelude::*;
 
 /// One stored object.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = object)]
 pub struct ObjectRow {
     pub pk: i64,
@@ -112,6 +112,21 @@ pub fn heads(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectHead>, D
         );
     }
     Ok(rows)
+}
+
+/// Up to `limit` objects after the pk `after`, in pk order (a walk over the
+/// whole store, for exports).
+pub fn objects_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ObjectRow>, DbError> {
+    Ok(object::table
+        .filter(object::pk.gt(after))
+        .order(object::pk.asc())
+        .limit(limit)
+        .select(ObjectRow::as_select())
+        .load(conn)?)
 }
 
 /// The pks of every live Body.

@@ -11,14 +11,6 @@ use oparl_conformance::CheckOptions;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn with(report: &Report, rule: u32, url_part: &str) -> Vec<Finding> {
     report
         .findings
@@ -32,7 +24,7 @@ fn with(report: &Report, rule: u32, url_part: &str) -> Vec<Finding> {
 fn the_demo_city_passes_with_no_findings() {
     for kind in backends() {
         let app = TestApp::new(TestStore::new(kind), true);
-        let rt = runtime();
+        let rt = multi_thread_runtime();
         let report = rt.block_on(async {
             let base = serve_api(&app.state, None).await;
             oparl_conformance::check(
@@ -116,7 +108,7 @@ fn every_planted_fault_is_caught() {
             }
         },
     );
-    let rt = runtime();
+    let rt = multi_thread_runtime();
     let report = rt.block_on(async {
         let base = serve_api(&app.state, Some(fault)).await;
         oparl_conformance::check(
@@ -166,7 +158,7 @@ fn every_planted_fault_is_caught() {
 
 #[test]
 fn the_huertgenwald_crawl_shows_its_known_defects() {
-    let rt = runtime();
+    let rt = multi_thread_runtime();
     let report = rt.block_on(async {
         let system = serve_huertgenwald().await;
         oparl_conformance::check(

@@ -58,6 +58,21 @@ pub async fn serve_api(
     base
 }
 
+/// Answer every request with the same status, content type and body (a
+/// broken or foreign endpoint). Returns the server's origin.
+pub async fn serve_fixed(status: u16, content_type: &'static str, body: Vec<u8>) -> String {
+    let body = Bytes::from(body);
+    let handler: Handler = Arc::new(move |_req: Request<hyper::body::Incoming>| {
+        let mut r = Response::new(Full::new(body.clone()));
+        *r.status_mut() = StatusCode::from_u16(status).unwrap();
+        r.headers_mut()
+            .insert("content-type", content_type.parse().unwrap());
+        Box::pin(async move { r })
+    });
+    let addr = spawn_at("127.0.0.1:0".parse().unwrap(), handler).await;
+    format!("http://{addr}")
+}
+
 /// Serve `handler` at `addr` until the runtime ends.
 async fn spawn_at(addr: SocketAddr, handler: Handler) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();

@@ -10,6 +10,7 @@ mod conformance;
 mod deletion;
 mod files;
 mod filters;
+mod import;
 mod json_format;
 mod lists;
 mod objects;

@@ -38,6 +38,15 @@ where
     }
 }
 
+/// A runtime for tests that run servers and clients side by side.
+pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// The backends this run covers.
 pub fn backends() -> Vec<BackendKind> {
     let mut out = vec![BackendKind::Sqlite];
@@ -60,6 +69,9 @@ pub struct TestStore {
     db: Option<Db>,
     cleanup: Cleanup,
     pub label: &'static str,
+    /// What `--database-url` names this store.
+    pub url: String,
+    pub kind: BackendKind,
 }
 
 enum Cleanup {
@@ -90,11 +102,14 @@ impl TestStore {
                 let db = Db::open(path.to_str().unwrap(), true).expect("open SQLite test store");
                 TestStore {
                     db: Some(db),
+                    url: path.display().to_string(),
                     cleanup: Cleanup::File(path),
                     label: "sqlite",
+                    kind,
                 }
             }
-            BackendKind::Postgres(admin_url) => {
+            BackendKind::Postgres(ref admin_url) => {
+                let admin_url = admin_url.clone();
                 let mut admin = diesel::PgConnection::establish(&admin_url)
                     .unwrap_or_else(|e| panic!("OPARL_TEST_POSTGRES={admin_url}: {e}"));
                 admin
@@ -105,8 +120,10 @@ impl TestStore {
                 let db = Db::open(url.as_str(), true).expect("open PostgreSQL test store");
                 TestStore {
                     db: Some(db),
+                    url: url.to_string(),
                     cleanup: Cleanup::Database { admin_url, name },
                     label: "postgres",
+                    kind,
                 }
             }
         }
@@ -183,6 +200,11 @@ impl TestApp {
 
     pub fn label(&self) -> &'static str {
         self.store.label
+    }
+
+    /// Another, empty store on the same backend (with only a System).
+    pub fn empty_sibling(&self) -> TestApp {
+        TestApp::new(TestStore::new(self.store.kind.clone()), false)
     }
 
     pub fn conn(&self) -> impl std::ops::DerefMut<Target = AnyConnection> {
