@@ -19,6 +19,7 @@ use oparl_conformance::CheckOptions;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn options(source: &str) -> ImportOptions {
@@ -523,5 +524,150 @@ fn bad_sources_fail_clearly_and_change_nothing() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("truncated.json"), "[{label}] {stderr}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+type Fault = std::sync::Arc<
+    dyn Fn(&str, &str, &mut hyper::Response<http_body_util::Full<bytes::Bytes>>) + Send + Sync,
+>;
+
+#[test]
+fn a_flaky_endpoint_is_retried_loops_are_caught_and_full_runs_find_vanished_objects() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    for kind in backends() {
+        let rt = multi_thread_runtime();
+        let a = TestApp::new(TestStore::new(kind), true);
+        let b = a.empty_sibling();
+        let label = a.label();
+        let faults_on = Arc::new(AtomicBool::new(true));
+        let failures = Arc::new(AtomicUsize::new(0));
+        let fault: Fault = {
+            let on = Arc::clone(&faults_on);
+            let failures = Arc::clone(&failures);
+            Arc::new(move |path, query, answer| {
+                if !on.load(Ordering::SeqCst) {
+                    return;
+                }
+                let first_time = |n: usize| failures.fetch_add(1, Ordering::SeqCst) < n;
+                if path.ends_with("/paper") && query.is_empty() && first_time(2) {
+                    // Overloaded twice, then fine; Retry-After asks for 1 s.
+                    *answer = hyper::Response::new(Default::default());
+                    *answer.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+                    answer
+                        .headers_mut()
+                        .insert("retry-after", "1".parse().unwrap());
+                } else if path.ends_with("/agenda-item") && query.contains("after=") {
+                    // Every later page links back to the first.
+                    crate::fixtures::edit_json(answer, |v| {
+                        v["links"]["next"] = v["links"]["first"].clone()
+                    });
+                }
+            })
+        };
+        rt.block_on(async {
+            let a_base = serve_api(&a.state, Some(fault)).await;
+            let (outcome, report) = import(&b, options(&a_base)).await.unwrap();
+            // The paper list came through after its retries; the looping
+            // agenda item list is reported, and its items still arrived
+            // inside their meetings.
+            assert_eq!(outcome, Outcome::Partial, "[{label}] {}", report.summary());
+            assert_eq!(report.skips(), 1, "[{label}] {}", report.summary());
+            assert!(report.summary().contains("loop"), "{}", report.summary());
+            assert!(failures.load(Ordering::SeqCst) >= 2);
+            assert_mirrors(&a, &a_base, &b);
+
+            // A full run notices what vanished at the source.
+            faults_on.store(false, Ordering::SeqCst);
+            let paper: i64 = object::table
+                .filter(object::kind.eq(Kind::Paper.code()))
+                .filter(object::deleted.eq(false))
+                .order(object::pk)
+                .select(object::pk)
+                .first(&mut *a.conn())
+                .unwrap();
+            assert!(write::delete(&mut a.conn(), paper, oparl::time::now()).unwrap());
+            let mut full = options(&a_base);
+            full.full = true;
+            let (outcome, report) = import(&b, full).await.unwrap();
+            assert_eq!(outcome, Outcome::Complete, "[{label}] {}", report.summary());
+            assert!(
+                report.repairs(Repair::VanishedWithoutTombstone) >= 1,
+                "[{label}] {}",
+                report.summary()
+            );
+            let b_counts = counts(&b);
+            let a_counts = counts(&a);
+            for kind in ["Paper", "Consultation"] {
+                assert_eq!(b_counts[kind].0, a_counts[kind].0, "[{label}] live {kind}");
+            }
+        });
+    }
+}
+
+#[test]
+fn file_bytes_are_downloaded_and_checked() {
+    for kind in backends() {
+        let rt = multi_thread_runtime();
+        let a = TestApp::new(TestStore::new(kind), true);
+        let b = a.empty_sibling();
+        let label = a.label();
+        // The live Files whose bytes A serves.
+        let with_bytes: Vec<i64> = oparl::db::schema::file_content::table
+            .inner_join(object::table.on(object::pk.eq(oparl::db::schema::file_content::file_pk)))
+            .filter(object::deleted.eq(false))
+            .select(oparl::db::schema::file_content::file_pk)
+            .order(oparl::db::schema::file_content::file_pk)
+            .load(&mut *a.conn())
+            .unwrap();
+        let corrupt = with_bytes[0];
+        // As long as the real bytes, so only the checksum can tell.
+        let length = read::file_bytes(&mut a.conn(), corrupt)
+            .unwrap()
+            .unwrap()
+            .len();
+        let fault: Fault =
+            Arc::new(move |path, _query, answer| {
+                if path.ends_with(&format!("/file/{corrupt}/download")) {
+                    *answer = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                        vec![b'x'; length],
+                    )));
+                }
+            });
+        rt.block_on(async {
+            let a_base = serve_api(&a.state, Some(fault)).await;
+            let mut opts = options(&a_base);
+            opts.with_files = true;
+            let (outcome, report) = import(&b, opts).await.unwrap();
+            assert_eq!(outcome, Outcome::Partial, "[{label}] {}", report.summary());
+            assert_eq!(report.skips(), 1, "[{label}] {}", report.summary());
+            assert!(
+                report.summary().contains("sha512Checksum does not match"),
+                "{}",
+                report.summary()
+            );
+            assert_eq!(report.files_stored as usize, with_bytes.len() - 1);
+
+            // B serves the bytes itself, the same bytes; the corrupted File
+            // still points at A.
+            let b_to_a: HashMap<String, i64> = import_id::table
+                .select((import_id::source_id, import_id::pk))
+                .load::<(String, i64)>(&mut *b.conn())
+                .unwrap()
+                .into_iter()
+                .collect();
+            let a_urls = Urls::new(&a_base).unwrap();
+            let sid = |pk: i64| a_urls.object(Kind::File, pk).replacen("http://", "", 1);
+            let good = b_to_a[&sid(with_bytes[1])];
+            let served = b.get(&format!("{BASE}/file/{good}/access")).await;
+            assert_eq!(served.status, 200, "[{label}]");
+            let original = read::file_bytes(&mut a.conn(), with_bytes[1])
+                .unwrap()
+                .unwrap();
+            assert_eq!(served.body.as_ref(), original.as_slice(), "[{label}]");
+            let bad = b
+                .json(&format!("{BASE}/file/{}", b_to_a[&sid(corrupt)]))
+                .await;
+            assert_eq!(bad["accessUrl"], a_urls.file_access(corrupt), "[{label}]");
+        });
     }
 }
