@@ -44,7 +44,14 @@ pub fn apply(
     opts: &ApplyOptions<'_>,
     report: &mut Report,
 ) -> Result<(), DbError> {
-    conn.transaction(|conn| Applier::new(conn, stage, opts, report)?.run(conn, files))
+    let started = std::time::Instant::now();
+    let result = conn.transaction(|conn| {
+        let applier = Applier::new(conn, stage, opts, report)?;
+        tracing::debug!(secs = started.elapsed().as_secs_f64(), "ids resolved");
+        applier.run(conn, files)
+    });
+    tracing::debug!(secs = started.elapsed().as_secs_f64(), "committed");
+    result
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,9 +346,25 @@ impl<'a> Applier<'a> {
             });
             self.report.created += 1;
         }
+        let started = std::time::Instant::now();
         write::insert_objects(conn, &rows)?;
+        tracing::debug!(
+            rows = rows.len(),
+            secs = started.elapsed().as_secs_f64(),
+            "objects inserted"
+        );
         write::insert_links(conn, &links)?;
-        import_state::insert_ids(conn, &ids)
+        tracing::debug!(
+            links = links.len(),
+            secs = started.elapsed().as_secs_f64(),
+            "links inserted"
+        );
+        import_state::insert_ids(conn, &ids)?;
+        tracing::debug!(
+            secs = started.elapsed().as_secs_f64(),
+            "source ids inserted"
+        );
+        Ok(())
     }
 
     fn update_changed(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {

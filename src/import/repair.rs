@@ -325,9 +325,13 @@ mod tests {
         assert!(r.wrapped && r.swapped);
         assert_eq!(v["type"], "Feature");
         assert_eq!(v["geometry"]["coordinates"], json!([6.39, 50.72]));
-        let mut ok =
-            json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [6.39, 50.72]}});
+        let mut ok = json!({"type": "Feature", "properties": {},
+            "geometry": {"type": "Point", "coordinates": [6.39, 50.72]}});
         assert_eq!(geojson(&mut ok), GeoRepair::default());
+        let mut bare =
+            json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [6.39, 50.72]}});
+        assert!(geojson(&mut bare).wrapped);
+        assert_eq!(bare["properties"], json!({}));
         let mut poly = json!({"type": "Feature", "geometry": {"type": "Polygon",
             "coordinates": [[[50.0, 7.0], [50.1, 7.1], [50.0, 7.0]]]}});
         assert!(geojson(&mut poly).swapped);

@@ -23,7 +23,7 @@ pub struct SourceRow {
 
 /// A mapping of one source id.
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
-#[diesel(table_name = import_id)]
+#[diesel(table_name = import_id, treat_none_as_default_value = false)]
 pub struct IdRow {
     pub source_id: String,
     pub source: i32,
@@ -101,8 +101,21 @@ pub fn any_ids(conn: &mut AnyConnection) -> Result<bool, DbError> {
 }
 
 pub fn insert_ids(conn: &mut AnyConnection, rows: &[IdRow]) -> Result<(), DbError> {
-    for chunk in rows.chunks(500) {
-        on_backend!(conn, c => diesel::insert_into(import_id::table).values(chunk).execute(c))?;
+    match conn {
+        AnyConnection::Postgres(c) => {
+            if !rows.is_empty() {
+                diesel::copy_from(import_id::table)
+                    .from_insertable(rows)
+                    .execute(c)?;
+            }
+        }
+        AnyConnection::Sqlite(c) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(import_id::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }

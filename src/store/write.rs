@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 /// A new row of `object`. Its `fields` must be normalised
 /// ([`normalize_fields`]); bulk writers insert these directly.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = object)]
+#[diesel(table_name = object, treat_none_as_default_value = false)]
 pub struct NewObject {
     pub pk: i64,
     pub kind: i16,
@@ -35,7 +35,7 @@ pub struct NewObject {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = link)]
+#[diesel(table_name = link, treat_none_as_default_value = false)]
 pub(crate) struct NewLink {
     pub from_pk: i64,
     pub field: i16,
@@ -66,9 +66,23 @@ pub fn next_pk(conn: &mut AnyConnection) -> Result<i64, DbError> {
 }
 
 /// Insert many objects at once (used by bulk writers; no re-stamping).
+/// PostgreSQL takes them with COPY, several times faster than INSERT.
 pub fn insert_objects(conn: &mut AnyConnection, rows: &[NewObject]) -> Result<(), DbError> {
-    for chunk in rows.chunks(500) {
-        on_backend!(conn, c => diesel::insert_into(object::table).values(chunk).execute(c))?;
+    match conn {
+        AnyConnection::Postgres(c) => {
+            if !rows.is_empty() {
+                diesel::copy_from(object::table)
+                    .from_insertable(rows)
+                    .execute(c)?;
+            }
+        }
+        AnyConnection::Sqlite(c) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(object::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
@@ -84,8 +98,19 @@ pub fn insert_links(conn: &mut AnyConnection, rows: &[LinkRow]) -> Result<(), Db
             to_pk: l.to_pk,
         })
         .collect();
-    for chunk in rows.chunks(1000) {
-        on_backend!(conn, c => diesel::insert_into(link::table).values(chunk).execute(c))?;
+    match conn {
+        AnyConnection::Postgres(c) => {
+            if !rows.is_empty() {
+                diesel::copy_from(link::table)
+                    .from_insertable(&rows)
+                    .execute(c)?;
+            }
+        }
+        AnyConnection::Sqlite(c) => {
+            for chunk in rows.chunks(1000) {
+                diesel::insert_into(link::table).values(chunk).execute(c)?;
+            }
+        }
     }
     Ok(())
 }
