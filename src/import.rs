@@ -200,6 +200,11 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
             Kind::ALL.into_iter().collect()
         }
     };
+    tracing::debug!(
+        objects = stage.len(),
+        secs = format!("{:.1}", (crate::time::now() - started) as f64),
+        "read"
+    );
     let read_everything = report.skips() == 0;
     let files = if opts.with_files {
         progress.phase("downloading file bytes");
@@ -220,6 +225,7 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
         .map_err(|e| format!("{key}: nothing was written: {e}"))?;
     if report.created > 1000 {
         crate::store::write::analyze(&mut conn).map_err(|e| e.to_string())?;
+        tracing::debug!("analyzed");
     }
     progress.clear();
     if let Some(path) = &opts.report_file {

@@ -18,6 +18,7 @@ use crate::store::import_state::{self, IdRow};
 use crate::store::read::{self, LinkRow, ObjectHead};
 use crate::store::write::{self, NewObject};
 use diesel::Connection;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Map;
 use std::collections::{HashMap, HashSet};
 
@@ -68,13 +69,13 @@ struct Applier<'a> {
     report: &'a mut Report,
     source: i32,
     /// (pk, hash) of the source ids the store knew before this run.
-    known: HashMap<String, (i64, i64)>,
+    known: FxHashMap<String, (i64, i64)>,
     /// Heads of those objects, as they were before this run.
-    heads: HashMap<i64, ObjectHead>,
+    heads: FxHashMap<i64, ObjectHead>,
     /// The pk of every staged object (new ones numbered here).
     pks: Vec<i64>,
     /// The same pks as a set.
-    staged_pks: HashSet<i64>,
+    staged_pks: FxHashSet<i64>,
     actions: Vec<Action>,
     bodies: Vec<Option<i64>>,
     /// Objects whose JSON changed because of another: (pk, time).
@@ -101,9 +102,9 @@ impl<'a> Applier<'a> {
                 wanted.extend(s.body_via.as_deref());
             }
             let wanted: Vec<&str> = wanted.into_iter().collect();
-            import_state::lookup(conn, &wanted)?
+            import_state::lookup(conn, &wanted)?.into_iter().collect()
         } else {
-            HashMap::new()
+            FxHashMap::default()
         };
         let known_pks: Vec<i64> = known.values().map(|(pk, _)| *pk).collect();
         let heads = read::heads(conn, &known_pks)?

@@ -11,10 +11,16 @@ use crate::model::{Kind, BODY_LISTS};
 use serde_json::Value;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
 
 /// Read a JSON Lines file. A line that is not JSON, or not an object, is
-/// skipped and reported with its number; a file without any usable line is
-/// an error.
+/// skipped and reported with its number; a file without any usable line, or
+/// with a line over the size limit, is an error.
+///
+/// One thread reads lines, two parse and stage batches of them, and this
+/// one merges the batches in file order (so ids are given in the same order
+/// on every run). Each batch is parsed and staged on one thread: values
+/// freed on another thread than the one that made them cost glibc dearly.
 pub fn read_jsonl(
     path: &Path,
     max_bytes: u64,
@@ -24,35 +30,77 @@ pub fn read_jsonl(
 ) -> Result<(), String> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut line = String::new();
-    let mut number = 0;
     let mut usable = 0usize;
-    loop {
-        line.clear();
-        let read = (&mut reader)
-            .take(max_bytes + 1)
-            .read_line(&mut line)
-            .map_err(|e| format!("{name}: line {}: {e}", number + 1))?;
-        if read == 0 {
-            break;
+    let (line_tx, line_rx) = mpsc::sync_channel::<Job>(4);
+    let line_rx = Mutex::new(line_rx);
+    std::thread::scope(|scope| {
+        let (out_tx, out_rx) = mpsc::sync_channel::<(usize, Staging)>(8);
+        let reader_name = name.clone();
+        scope.spawn(move || read_lines(file, &reader_name, max_bytes, line_tx));
+        for _ in 0..2 {
+            let out_tx = out_tx.clone();
+            let line_rx = &line_rx;
+            let (name, empty) = (name.clone(), report.empty_like());
+            scope.spawn(move || loop {
+                let job = line_rx.lock().expect("no worker panics").recv();
+                let (n, staged) = match job {
+                    Ok(Job::Lines(n, lines)) => {
+                        (n, Ok(stage_lines(&name, lines, empty.empty_like())))
+                    }
+                    Ok(Job::Failed(n, e)) => (n, Err(e)),
+                    Err(_) => return,
+                };
+                if out_tx.send((n, staged)).is_err() {
+                    return;
+                }
+            });
         }
-        number += 1;
-        if read as u64 > max_bytes {
-            return Err(format!(
-                "{name}: line {number} is larger than --max-document-mb ({} MB)",
-                max_bytes >> 20
-            ));
+        drop(out_tx);
+        // Batches arrive in any order; merge them in file order.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for (n, staged) in out_rx {
+            waiting.insert(n, staged);
+            while let Some(staged) = waiting.remove(&next) {
+                let (batch, batch_report, batch_usable) = staged?;
+                report.absorb(batch_report);
+                stage.absorb(batch, report);
+                usable += batch_usable;
+                next += 1;
+                progress.tick(stage.len(), &name);
+            }
         }
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let place = Place::new(&name, Some(number));
-        match serde_json::from_str::<Value>(text) {
+        Ok::<(), String>(())
+    })?;
+    if usable == 0 {
+        return Err(format!("{name}: no OParl object in the file"));
+    }
+    Ok(())
+}
+
+/// A batch of numbered lines for a staging thread, or why reading stopped.
+enum Job {
+    Lines(usize, Vec<(usize, String)>),
+    Failed(usize, String),
+}
+
+/// What a staging thread made of a batch: its objects, its report, and how
+/// many lines held a usable object.
+type Staging = Result<(Stage, Report, usize), String>;
+
+fn stage_lines(
+    name: &str,
+    lines: Vec<(usize, String)>,
+    mut report: Report,
+) -> (Stage, Report, usize) {
+    let mut stage = Stage::default();
+    let mut usable = 0;
+    for (number, text) in lines {
+        let place = Place::new(name, Some(number));
+        match serde_json::from_str::<Value>(&text) {
             Ok(value) => {
                 if stage
-                    .add(value, Context::default(), &place, report)
+                    .add(value, Context::default(), &place, &mut report)
                     .is_some()
                 {
                     usable += 1;
@@ -60,12 +108,56 @@ pub fn read_jsonl(
             }
             Err(e) => report.skip(&place, format!("not JSON: {e}")),
         }
-        progress.tick(stage.len(), &name);
     }
-    if usable == 0 {
-        return Err(format!("{name}: no OParl object in the file"));
+    (stage, report, usable)
+}
+
+/// Read lines and hand them out in numbered batches; stops at the first
+/// read error or oversized line, or when nobody takes batches any more.
+fn read_lines(file: std::fs::File, name: &str, max_bytes: u64, tx: mpsc::SyncSender<Job>) {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut number = 0;
+    let mut batch_no = 0;
+    let mut batch = Vec::with_capacity(256);
+    loop {
+        let mut line = String::new();
+        let read = match (&mut reader).take(max_bytes + 1).read_line(&mut line) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.send(Job::Failed(
+                    batch_no,
+                    format!("{name}: line {}: {e}", number + 1),
+                ));
+                return;
+            }
+        };
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if read as u64 > max_bytes {
+            let message = format!(
+                "{name}: line {number} is larger than --max-document-mb ({} MB)",
+                max_bytes >> 20
+            );
+            let _ = tx.send(Job::Failed(batch_no, message));
+            return;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        batch.push((number, line));
+        if batch.len() == 256 {
+            if tx
+                .send(Job::Lines(batch_no, std::mem::take(&mut batch)))
+                .is_err()
+            {
+                return;
+            }
+            batch_no += 1;
+        }
     }
-    Ok(())
+    let _ = tx.send(Job::Lines(batch_no, batch));
 }
 
 /// Read one JSON document: an object, an array of objects, or a list page.

@@ -120,6 +120,25 @@ impl Report {
         }
     }
 
+    /// Take over the entries of a report made on another thread.
+    pub fn absorb(&mut self, other: Report) {
+        for (r, n) in other.repairs {
+            *self.repairs.entry(r).or_default() += n;
+        }
+        self.skips += other.skips;
+        self.entries.extend(other.entries);
+        for s in other.first_skips {
+            if self.first_skips.len() < 10 {
+                self.first_skips.push(s);
+            }
+        }
+    }
+
+    /// A report like this one (keeping entries or not), empty.
+    pub fn empty_like(&self) -> Report {
+        Report::new(self.keep_entries)
+    }
+
     pub fn skips(&self) -> u64 {
         self.skips
     }

@@ -7,9 +7,9 @@ use super::repair::{self, Repair};
 use super::report::{Place, Report};
 use crate::model::{self, Kind, Shape, DATE_FIELDS, DATE_TIME_FIELDS, MEETING_AGENDA_ITEM, RELS};
 use crate::store::write::normalize_fields;
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 /// The vendor-prefixed property that keeps an imported object's id at its
 /// source.
@@ -70,9 +70,9 @@ pub struct Context<'a> {
 #[derive(Debug, Default)]
 pub struct Stage {
     pub objects: Vec<Staged>,
-    index: HashMap<String, usize>,
-    /// The scheme each source id was first seen with.
-    schemes: HashMap<String, bool>,
+    /// The position of each source id in `objects`, and whether it was
+    /// first seen with https.
+    index: FxHashMap<String, (usize, bool)>,
 }
 
 /// An id without its scheme: `http` and `https` spellings are one object.
@@ -104,11 +104,11 @@ impl Stage {
 
     /// The index of a source id in `objects`.
     pub fn position(&self, sid: &str) -> Option<usize> {
-        self.index.get(sid).copied()
+        self.index.get(sid).map(|&(i, _)| i)
     }
 
     pub fn get(&self, sid: &str) -> Option<&Staged> {
-        self.index.get(sid).map(|&i| &self.objects[i])
+        self.index.get(sid).map(|&(i, _)| &self.objects[i])
     }
 
     pub fn contains(&self, sid: &str) -> bool {
@@ -247,6 +247,9 @@ impl Stage {
                 content: 0,
             }
         };
+        let mut staged = staged;
+        staged.content = content_hash(&staged);
+        staged.hash = with_times(staged.content, staged.created, staged.modified);
         self.insert(staged, id.starts_with("https://"), report);
         Some(sid)
     }
@@ -346,17 +349,27 @@ impl Stage {
     }
 
     /// Add a staged object, merging it with an earlier one of the same id.
-    fn insert(&mut self, mut staged: Staged, https: bool, report: &mut Report) {
-        staged.content = content_hash(&staged);
-        staged.hash = with_times(staged.content, staged.created, staged.modified);
+    /// Take over what another stage read (a batch read on another thread),
+    /// merging objects seen in both.
+    pub fn absorb(&mut self, other: Stage, report: &mut Report) {
+        let mut https = vec![false; other.objects.len()];
+        for (i, first_https) in other.index.into_values() {
+            https[i] = first_https;
+        }
+        for (staged, https) in other.objects.into_iter().zip(https) {
+            self.insert(staged, https, report);
+        }
+    }
+
+    fn insert(&mut self, staged: Staged, https: bool, report: &mut Report) {
         match self.index.get(&staged.sid) {
             None => {
-                self.schemes.insert(staged.sid.clone(), https);
-                self.index.insert(staged.sid.clone(), self.objects.len());
+                self.index
+                    .insert(staged.sid.clone(), (self.objects.len(), https));
                 self.objects.push(staged);
             }
-            Some(&i) => {
-                if self.schemes.get(&staged.sid) != Some(&https) {
+            Some(&(i, first_https)) => {
+                if first_https != https {
                     report.repair(Repair::SchemeMixture, &staged.place, &staged.sid);
                 }
                 let old = &mut self.objects[i];
