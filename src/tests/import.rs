@@ -278,16 +278,27 @@ fn the_huertgenwald_crawl_arrives_whole_and_repaired() {
             assert_eq!(check.exit_code(false), 0, "[{label}] {}", check.text(5));
 
             // The same crawl read as a folder gives the same objects; the
-            // validator's own bookkeeping file is skipped and reported.
-            let folder = app.empty_sibling();
+            // validator's own bookkeeping file is skipped and reported. Its
+            // ids name the vendor's host, so into the same store it comes as
+            // a second source beside the first: a second Body, every count
+            // doubled.
             let pages = huertgenwald_pages();
-            let (outcome, report) = import(&folder, options(pages.to_str().unwrap()))
+            let (outcome, report) = import(&app, options(pages.to_str().unwrap()))
                 .await
                 .unwrap();
             assert_eq!(outcome, Outcome::Partial, "[{label}]");
             assert_eq!(report.skips(), 1, "[{label}] {}", report.summary());
             assert!(report.summary().contains("missing_ids.json"));
-            assert_eq!(counts, self::counts(&folder), "[{label}] folder vs HTTP");
+            assert_eq!(report.created, 17_373, "[{label}] {}", report.summary());
+            let both = self::counts(&app);
+            for (kind, (live, deleted)) in &counts {
+                let expected = if *kind == "System" {
+                    (*live, *deleted)
+                } else {
+                    (live * 2, deleted * 2)
+                };
+                assert_eq!(both[kind], expected, "[{label}] {kind}: folder beside HTTP");
+            }
         });
     }
 }
