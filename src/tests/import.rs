@@ -682,3 +682,127 @@ fn file_bytes_are_downloaded_and_checked() {
         });
     }
 }
+
+#[test]
+fn every_known_defect_of_a_dump_is_repaired_or_skipped_and_reported() {
+    const T: &str = "https://schema.oparl.org/1.1/";
+    let lines = [
+        // 1: the Body
+        format!(r#"{{"id":"https://v.test/body/1","type":"{T}Body","name":"Gemeinde\u00a0","created":"2020-01-01T00:00:00.123Z","modified":"2020-01-02T00:00:00Z"}}"#),
+        // 2: a Paper with a bare, swapped geometry and an empty string
+        format!(r#"{{"id":"https://v.test/paper/1","type":"{T}Paper","body":"https://v.test/body/1","name":"Antrag","reference":"","location":[{{"id":"https://v.test/location/1","type":"{T}Location","geojson":{{"type":"Point","coordinates":[50.8,6.4]}}}}],"mainFile":{{"id":"https://v.test/file/1","type":"{T}File","name":"Antrag","mimeType":"pdf","date":"2020-01-03T10:00:00+01:00","accessUrl":"https://v.test/f/1.pdf"}},"created":"2020-01-03T00:00:00+00:00","modified":"2020-01-03T00:00:00+00:00"}}"#),
+        // 3: the same Paper under http, changed: a scheme mixture and a duplicate
+        format!(r#"{{"id":"http://v.test/paper/1","type":"{T}Paper","body":"https://v.test/body/1","name":"Antrag (neu)","created":"2020-01-03T00:00:00+00:00","modified":"2020-01-04T00:00:00+00:00"}}"#),
+        // 4: a Meeting with a Z start, agenda items with repeated orders, and
+        // a reference to a Person the dump never holds
+        format!(r#"{{"id":"https://v.test/meeting/1","type":"{T}Meeting","name":"Rat","start":"2020-02-01T18:00:00.5Z","participant":"https://v.test/person/404","agendaItem":[{{"id":"https://v.test/ai/1","type":"{T}AgendaItem","order":1,"name":"A"}},{{"id":"https://v.test/ai/2","type":"{T}AgendaItem","order":1,"name":"B"}}],"created":"2020-01-05T00:00:00+00:00","modified":"2020-01-05T00:00:00+00:00"}}"#),
+        // 5: an object without id
+        format!(r#"{{"type":"{T}Paper","name":"ohne id"}}"#),
+        // 6: not JSON
+        "{\"id\": ".to_string(),
+        // 7: a wrong JSON type for a relation
+        format!(r#"{{"id":"https://v.test/paper/2","type":"{T}Paper","body":"https://v.test/body/1","name":"B","mainFile":42,"created":"2020-01-03T00:00:00+00:00","modified":"2020-01-03T00:00:00+00:00"}}"#),
+        // 8: a tombstone without type
+        r#"{"id":"https://v.test/paper/3","deleted":true,"created":"2020-01-03T00:00:00+00:00","modified":"2020-01-06T00:00:00+00:00","body":"https://v.test/body/1"}"#.to_string(),
+    ];
+    for kind in backends() {
+        let rt = multi_thread_runtime();
+        let app = TestApp::new(TestStore::new(kind), false);
+        let label = app.label();
+        let dir =
+            std::env::temp_dir().join(format!("oparl-defects-{}-{label}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let dump = dir.join("defects.jsonl");
+        std::fs::write(&dump, lines.join("\n")).unwrap();
+        let report_file = dir.join("report.json");
+        let mut opts = options(dump.to_str().unwrap());
+        opts.report_file = Some(report_file.clone());
+        let (outcome, report) = rt.block_on(import(&app, opts)).unwrap();
+        assert_eq!(outcome, Outcome::Partial, "[{label}]");
+        for (repair, n) in [
+            (Repair::PaddedString, 1),
+            (Repair::EmptyValue, 1),
+            (Repair::BareGeometry, 1),
+            (Repair::CoordinatesSwapped, 1),
+            (Repair::MimeType, 1),
+            (Repair::DateTimeForDate, 1),
+            (Repair::SchemeMixture, 1),
+            (Repair::DuplicateId, 1),
+            (Repair::AgendaItemOrder, 1),
+            (Repair::DanglingReference, 1),
+            (Repair::SingleValueForArray, 1),
+            (Repair::TombstoneWithoutType, 0), // a JSON Lines line has no list to name its type
+        ] {
+            assert_eq!(report.repairs(repair), n, "[{label}] {}", repair.name());
+        }
+        // Z and fractions: the Body's two times and the Meeting's start.
+        assert_eq!(report.repairs(Repair::DateTimeForm), 3, "[{label}]");
+        // The line without id, the line that is not JSON, the number where
+        // a File belongs, and the tombstone whose type nothing tells.
+        assert_eq!(report.skips(), 4, "[{label}] {}", report.summary());
+        let written: Value = serde_json::from_slice(&std::fs::read(&report_file).unwrap()).unwrap();
+        let skips: Vec<(u64, String)> = written["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "skip")
+            .map(|e| {
+                (
+                    e["line"].as_u64().unwrap(),
+                    e["path"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            skips,
+            vec![
+                (5, "$".to_string()),
+                (6, "$".to_string()),
+                (7, "$.mainFile".to_string()),
+                (8, "$".to_string())
+            ],
+            "[{label}]"
+        );
+
+        // What is served is repaired.
+        rt.block_on(async {
+            let bodies = app.json(&format!("{BASE}/body")).await;
+            let body = &bodies["data"][0];
+            assert_eq!(body["name"], "Gemeinde", "[{label}]");
+            let papers = app.walk(body["paper"].as_str().unwrap()).await;
+            let paper = papers
+                .iter()
+                .find(|p| p["import:sourceId"] == "http://v.test/paper/1")
+                .unwrap();
+            assert_eq!(
+                paper["name"], "Antrag (neu)",
+                "[{label}] the later sighting wins"
+            );
+            let meetings = app.walk(body["meeting"].as_str().unwrap()).await;
+            let meeting = &meetings[0];
+            assert_eq!(meeting["start"], "2020-02-01T18:00:00+00:00", "[{label}]");
+            assert!(
+                meeting.get("participant").is_none(),
+                "[{label}] no dangling URL"
+            );
+            let orders: Vec<i64> = meeting["agendaItem"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["order"].as_i64().unwrap())
+                .collect();
+            assert_eq!(orders, vec![0, 1], "[{label}]");
+            let locations = app.walk(body["locationList"].as_str().unwrap()).await;
+            let geo = &locations[0]["geojson"];
+            assert_eq!(geo["type"], "Feature", "[{label}]");
+            assert_eq!(
+                geo["geometry"]["coordinates"],
+                serde_json::json!([6.4, 50.8])
+            );
+            let files = app.walk(body["file"].as_str().unwrap()).await;
+            assert_eq!(files[0]["mimeType"], "application/pdf", "[{label}]");
+            assert_eq!(files[0]["date"], "2020-01-03", "[{label}]");
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
