@@ -152,17 +152,55 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         }
         Route::List(list, owner) => {
             let q = ListQuery::parse(query.as_deref())?;
-            run(&state.db, move |conn| {
-                list_page(conn, &st, list, owner, &q, &conditions)
-            })
-            .await?
+            // Answered on this thread when every object is cached (see
+            // `Db::inline`); otherwise on a blocking thread.
+            let hot = state.db.inline(|conn| {
+                list_page(
+                    conn,
+                    state,
+                    list,
+                    owner,
+                    &q,
+                    &conditions,
+                    Rendering::CachedOnly,
+                )
+            });
+            match hot {
+                Some(outcome) => match outcome? {
+                    Some(outcome) => outcome,
+                    None => run(&state.db, move |conn| {
+                        list_page(conn, &st, list, owner, &q, &conditions, Rendering::Full)
+                    })
+                    .await?
+                    .expect("a full rendering always answers"),
+                },
+                None => run(&state.db, move |conn| {
+                    list_page(conn, &st, list, owner, &q, &conditions, Rendering::Full)
+                })
+                .await?
+                .expect("a full rendering always answers"),
+            }
         }
         Route::System | Route::Object(..) => {
-            let omit_internal = ListQuery::parse_object(query.as_deref())?;
-            run(&state.db, move |conn| {
-                one_object(conn, &st, route, omit_internal, &conditions)
-            })
-            .await?
+            let omit = ListQuery::parse_object(query.as_deref())?;
+            let hot = state.db.inline(|conn| {
+                one_object(conn, state, route, omit, &conditions, Rendering::CachedOnly)
+            });
+            match hot {
+                Some(outcome) => match outcome? {
+                    Some(outcome) => outcome,
+                    None => run(&state.db, move |conn| {
+                        one_object(conn, &st, route, omit, &conditions, Rendering::Full)
+                    })
+                    .await?
+                    .expect("a full rendering always answers"),
+                },
+                None => run(&state.db, move |conn| {
+                    one_object(conn, &st, route, omit, &conditions, Rendering::Full)
+                })
+                .await?
+                .expect("a full rendering always answers"),
+            }
         }
     };
     if let (
@@ -198,6 +236,14 @@ enum Outcome {
     },
 }
 
+/// Whether an answer may read and render objects the cache lacks, or must
+/// give up (None) so that it is answered again on a blocking thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rendering {
+    Full,
+    CachedOnly,
+}
+
 /// Run database work whose own errors are API errors.
 async fn run<T, F>(db: &Db, f: F) -> Result<T, ApiError>
 where
@@ -214,7 +260,8 @@ fn one_object(
     route: Route,
     omit_internal: bool,
     conditions: &Conditions,
-) -> Result<Outcome, ApiError> {
+    rendering: Rendering,
+) -> Result<Option<Outcome>, ApiError> {
     let urls = &state.urls;
     let head = match route {
         Route::System => read::system(conn)?.map(|r| head_of(&r)),
@@ -232,14 +279,16 @@ fn one_object(
         .finish();
     let modified = Some(head.modified);
     if conditions.fresh(&etag, modified) {
-        return Ok(Outcome::Fresh { etag, modified });
+        return Ok(Some(Outcome::Fresh { etag, modified }));
     }
-    let mut bytes = rendered(conn, state, &[head], omit_internal)?;
-    Ok(Outcome::Body {
+    let Some(mut bytes) = rendered(conn, state, &[head], omit_internal, rendering)? else {
+        return Ok(None);
+    };
+    Ok(Some(Outcome::Body {
         bytes: bytes.remove(0),
         etag,
         modified,
-    })
+    }))
 }
 
 fn head_of(r: &ObjectRow) -> ObjectHead {
@@ -254,13 +303,15 @@ fn head_of(r: &ObjectRow) -> ObjectHead {
 }
 
 /// The standalone JSON of these objects, in order, from the cache where it
-/// holds them; the others are read and rendered in one batch.
+/// holds them; the others are read and rendered in one batch (or, with
+/// `CachedOnly`, None is returned).
 fn rendered(
     conn: &mut AnyConnection,
     state: &AppState,
     heads: &[ObjectHead],
     omit: bool,
-) -> Result<Vec<Bytes>, ApiError> {
+    rendering: Rendering,
+) -> Result<Option<Vec<Bytes>>, ApiError> {
     let key = |h: &ObjectHead| (h.pk, h.modified, h.deleted, omit);
     let mut out: Vec<Option<Bytes>> = heads.iter().map(|h| state.objects.get(&key(h))).collect();
     let missing: Vec<i64> = heads
@@ -269,6 +320,9 @@ fn rendered(
         .filter(|(_, hit)| hit.is_none())
         .map(|(h, _)| h.pk)
         .collect();
+    if !missing.is_empty() && rendering == Rendering::CachedOnly {
+        return Ok(None);
+    }
     if !missing.is_empty() {
         let mut rows = read::objects(conn, &missing)?;
         // In the order asked for; a row changed since its head was read keeps
@@ -306,7 +360,8 @@ fn rendered(
     out.into_iter()
         .zip(heads)
         .map(|(b, h)| b.ok_or_else(|| ApiError::not_found(state.urls.object(h.kind(), h.pk))))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// One page of a list: `{data, pagination, links}` (digest §5.1).
@@ -317,7 +372,8 @@ fn list_page(
     owner: i64,
     q: &ListQuery,
     conditions: &Conditions,
-) -> Result<Outcome, ApiError> {
+    rendering: Rendering,
+) -> Result<Option<Outcome>, ApiError> {
     let urls = &state.urls;
     let owner_kind = match list {
         ListKind::Bodies => None,
@@ -327,7 +383,7 @@ fn list_page(
         }
     };
     if let Some(kind) = owner_kind {
-        if !read::object(conn, owner)?.is_some_and(|row| row.kind() == kind) {
+        if read::head(conn, owner)?.is_none_or(|h| h.kind() != kind) {
             return Err(ApiError::not_found(urls.list(list, owner)));
         }
     }
@@ -351,12 +407,14 @@ fn list_page(
     }
     let etag = tag.finish();
     if conditions.fresh(&etag, None) {
-        return Ok(Outcome::Fresh {
+        return Ok(Some(Outcome::Fresh {
             etag,
             modified: None,
-        });
+        }));
     }
-    let objects = rendered(conn, state, &rows, q.omit_internal)?;
+    let Some(objects) = rendered(conn, state, &rows, q.omit_internal, rendering)? else {
+        return Ok(None);
+    };
     let mut links = serde_json::Map::new();
     links.insert(
         "first".into(),
@@ -380,11 +438,11 @@ fn list_page(
     }
     body.put_slice(b"],");
     body.put_slice(&tail[1..]);
-    Ok(Outcome::Body {
+    Ok(Some(Outcome::Body {
         bytes: body.freeze(),
         etag,
         modified: None,
-    })
+    }))
 }
 
 /// Turn an outcome into the answer: 304, or the body in the coding the

@@ -144,11 +144,23 @@ impl ManageConnection for Manager {
     }
 }
 
+static NEXT_DB_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    /// Per-thread SQLite connections of [`Db::inline`], by store.
+    static INLINE: std::cell::RefCell<Vec<(usize, AnyConnection)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The shared handle to the database: a pool of connections.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// Opens the per-thread connections of [`Db::inline`].
+    opener: Arc<Manager>,
+    /// Tells this store's per-thread connections from another's.
+    id: usize,
     /// As many permits as connections: requests wait here, asynchronously,
     /// instead of each holding a blocking thread while it waits for the pool.
     gate: Arc<tokio::sync::Semaphore>,
@@ -168,6 +180,10 @@ impl Db {
     /// database cannot be reached.
     pub fn open(url: &str, migrate: bool) -> Result<Db, DbError> {
         let (backend, target) = Backend::from_url(url).map_err(DbError::Connect)?;
+        let opener = Arc::new(Manager {
+            backend,
+            target: target.clone(),
+        });
         let manager = Manager { backend, target };
         let mut first = manager.open()?;
         if migrate {
@@ -192,7 +208,39 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            opener,
+            id: NEXT_DB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             gate,
+        })
+    }
+
+    /// Run a short read on the calling thread, on a SQLite connection of
+    /// this thread's own; None on PostgreSQL (a network round trip must not
+    /// block an async worker) or when no connection can be had.
+    ///
+    /// A hot answer is one index lookup plus cache hits: handing it to a
+    /// blocking thread and back (two task switches, the pool's mutex) cost
+    /// several times the lookup itself.
+    pub fn inline<T>(&self, f: impl FnOnce(&mut AnyConnection) -> T) -> Option<T> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        INLINE.with(|cell| {
+            // Never re-entered, but a nested call would find it borrowed.
+            let mut conns = cell.try_borrow_mut().ok()?;
+            let index = match conns.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
+                None => {
+                    let conn = self.opener.open().ok()?;
+                    // Tests open many stores on one thread; keep a few.
+                    if conns.len() >= 4 {
+                        conns.remove(0);
+                    }
+                    conns.push((self.id, conn));
+                    conns.len() - 1
+                }
+            };
+            Some(f(&mut conns[index].1))
         })
     }
 
