@@ -78,12 +78,16 @@ pub fn object(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectRow>, Db
 }
 
 /// The head of the object with this pk.
+///
+/// No `LIMIT ?` (a pk matches one row at most): SQLite plans a bound LIMIT
+/// with its value, so every new binding re-prepares the statement, which
+/// cost more than the lookup itself on the hot path.
 pub fn head(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectHead>, DbError> {
     Ok(object::table
         .find(pk)
         .select(ObjectHead::as_select())
-        .first(conn)
-        .optional()?)
+        .load(conn)?
+        .pop())
 }
 
 /// The objects with these pks, deleted or not, in no particular order.
@@ -195,6 +199,24 @@ pub fn links_to(
     Ok(rows)
 }
 
+/// Load the first `limit` rows of an ordered query. PostgreSQL gets a
+/// `LIMIT`; SQLite steps through the rows and stops, since it re-prepares a
+/// statement with a bound `LIMIT` on every execution (see [`head`]) and
+/// steps lazily anyway.
+macro_rules! load_page {
+    ($conn:expr, $query:expr, $limit:expr) => {{
+        let limit: i64 = $limit;
+        if matches!($conn, AnyConnection::Postgres(_)) {
+            $query.limit(limit).load::<ObjectHead>($conn)?
+        } else {
+            $query
+                .load_iter::<ObjectHead, diesel::connection::DefaultLoadingMode>($conn)?
+                .take(usize::try_from(limit).unwrap_or(0))
+                .collect::<Result<Vec<ObjectHead>, _>>()?
+        }
+    }};
+}
+
 /// Applies the date filters and the deleted rule of §7.3 to a boxed query
 /// over `object` (alone or joined).
 macro_rules! filter_objects {
@@ -233,6 +255,20 @@ pub fn list_page(
     limit: i64,
 ) -> Result<Vec<ObjectHead>, DbError> {
     let after = after.unwrap_or(0);
+    if let (ListKind::Body(kind), Some(body), true) =
+        (list, owner, *filter == ListFilter::default())
+    {
+        // The plain page of a Body list, by far the most asked: a query of
+        // fixed shape, so its prepared statement is kept and reused.
+        let q = object::table
+            .filter(object::kind.eq(kind.code()))
+            .filter(object::body_pk.eq(body))
+            .filter(object::deleted.eq(false))
+            .filter(object::pk.gt(after))
+            .order((object::kind, object::body_pk, object::deleted, object::pk))
+            .select(ObjectHead::as_select());
+        return Ok(load_page!(conn, q, limit));
+    }
     let rows = match list {
         ListKind::Bodies | ListKind::Body(_) => {
             let kind = list.item_kind().code();
@@ -265,11 +301,10 @@ pub fn list_page(
                 }
                 (Some(_), None) => q = q.order(object::pk.asc()),
             }
-            filter_objects!(q, filter)
+            let q = filter_objects!(q, filter)
                 .filter(object::pk.gt(after))
-                .limit(limit)
-                .select(ObjectHead::as_select())
-                .load(conn)?
+                .select(ObjectHead::as_select());
+            load_page!(conn, q, limit)
         }
         ListKind::OrganizationMeetings | ListKind::OrganizationConsultations => {
             let field = if list == ListKind::OrganizationMeetings {
@@ -282,12 +317,11 @@ pub fn list_page(
                 .filter(link::to_pk.eq(owner.unwrap_or(0)))
                 .filter(link::field.eq(field))
                 .into_boxed();
-            filter_objects!(q, filter)
+            let q = filter_objects!(q, filter)
                 .filter(link::from_pk.gt(after))
                 .order(link::from_pk.asc())
-                .limit(limit)
-                .select(ObjectHead::as_select())
-                .load(conn)?
+                .select(ObjectHead::as_select());
+            load_page!(conn, q, limit)
         }
     };
     Ok(rows)
