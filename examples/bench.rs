@@ -538,6 +538,9 @@ fn import_from_dump(args: &Args, oparl: &std::path::Path, url: &str) -> (String,
         }
         path.display().to_string()
     };
+    // Write back what generating and exporting left dirty first, so the
+    // kernel's writeback of other files is not timed with the import.
+    let _ = Command::new("sync").status();
     let started = Instant::now();
     let output = Command::new(oparl)
         .args(["--database-url", &target, "import", "--quiet"])

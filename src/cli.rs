@@ -386,6 +386,11 @@ fn serve(state: AppState, listen: SocketAddr) -> Result<(), String> {
     // other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        // Buffers of a megabyte and more (pages of large objects, database
+        // results) come from mmap and go back to the system when freed;
+        // glibc would otherwise raise this threshold after the first such
+        // buffer and keep later ones in the heap.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

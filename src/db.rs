@@ -190,10 +190,11 @@ impl Db {
             run_migrations(&mut first)?;
         }
         drop(first);
-        let size = match backend {
-            Backend::Sqlite => 8,
-            Backend::Postgres => 16,
-        };
+        // Eight connections keep two cores busy on either backend (database
+        // work waits at the gate below, not in the pool); each PostgreSQL
+        // connection also keeps libpq's input buffer at the size of the
+        // largest result it ever read, so more of them cost memory.
+        let size = 8;
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
