@@ -6,15 +6,26 @@
 //! deletion leaves a tombstone, and every object that embedded a changed or
 //! deleted object gets a new `modified` too.
 
-/// Run the same diesel expression on the concrete connection of either
-/// backend: multi-row INSERTs are not available through the generic one.
-macro_rules! on_backend {
-    ($conn:expr, $c:ident => $body:expr) => {
+/// Insert many rows into one table at once: PostgreSQL takes them with
+/// COPY (several times faster than INSERT), SQLite in multi-row INSERTs of
+/// `$chunk` rows. Multi-row INSERTs and COPY are not available through the
+/// generic connection, so this runs on the concrete one of either backend.
+macro_rules! bulk_insert {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let rows = $rows;
         match $conn {
-            crate::db::AnyConnection::Postgres($c) => $body,
-            crate::db::AnyConnection::Sqlite($c) => $body,
+            crate::db::AnyConnection::Postgres(c) => {
+                if !rows.is_empty() {
+                    diesel::copy_from($table).from_insertable(rows).execute(c)?;
+                }
+            }
+            crate::db::AnyConnection::Sqlite(c) => {
+                for chunk in rows.chunks($chunk) {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
         }
-    };
+    }};
 }
 
 pub mod import_state;

@@ -101,22 +101,7 @@ pub fn any_ids(conn: &mut AnyConnection) -> Result<bool, DbError> {
 }
 
 pub fn insert_ids(conn: &mut AnyConnection, rows: &[IdRow]) -> Result<(), DbError> {
-    match conn {
-        AnyConnection::Postgres(c) => {
-            if !rows.is_empty() {
-                diesel::copy_from(import_id::table)
-                    .from_insertable(rows)
-                    .execute(c)?;
-            }
-        }
-        AnyConnection::Sqlite(c) => {
-            for chunk in rows.chunks(500) {
-                diesel::insert_into(import_id::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
-    }
+    bulk_insert!(conn, import_id::table, rows, 500);
     Ok(())
 }
 

@@ -44,7 +44,7 @@ pub(crate) struct NewLink {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = file_content)]
+#[diesel(table_name = file_content, treat_none_as_default_value = false)]
 struct NewContent<'a> {
     file_pk: i64,
     bytes: &'a [u8],
@@ -81,24 +81,8 @@ pub fn next_pk(conn: &mut AnyConnection) -> Result<i64, DbError> {
 }
 
 /// Insert many objects at once (used by bulk writers; no re-stamping).
-/// PostgreSQL takes them with COPY, several times faster than INSERT.
 pub fn insert_objects(conn: &mut AnyConnection, rows: &[NewObject]) -> Result<(), DbError> {
-    match conn {
-        AnyConnection::Postgres(c) => {
-            if !rows.is_empty() {
-                diesel::copy_from(object::table)
-                    .from_insertable(rows)
-                    .execute(c)?;
-            }
-        }
-        AnyConnection::Sqlite(c) => {
-            for chunk in rows.chunks(500) {
-                diesel::insert_into(object::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
-    }
+    bulk_insert!(conn, object::table, rows, 500);
     Ok(())
 }
 
@@ -113,20 +97,7 @@ pub fn insert_links(conn: &mut AnyConnection, rows: &[LinkRow]) -> Result<(), Db
             to_pk: l.to_pk,
         })
         .collect();
-    match conn {
-        AnyConnection::Postgres(c) => {
-            if !rows.is_empty() {
-                diesel::copy_from(link::table)
-                    .from_insertable(&rows)
-                    .execute(c)?;
-            }
-        }
-        AnyConnection::Sqlite(c) => {
-            for chunk in rows.chunks(1000) {
-                diesel::insert_into(link::table).values(chunk).execute(c)?;
-            }
-        }
-    }
+    bulk_insert!(conn, link::table, &rows, 1000);
     Ok(())
 }
 
@@ -142,9 +113,7 @@ pub fn insert_file_contents(
             bytes,
         })
         .collect();
-    for chunk in rows.chunks(200) {
-        on_backend!(conn, c => diesel::insert_into(file_content::table).values(chunk).execute(c))?;
-    }
+    bulk_insert!(conn, file_content::table, &rows, 200);
     Ok(())
 }
 
