@@ -150,10 +150,11 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         Route::FileContent(pk, disposition) => {
             return files::serve(state, pk, disposition, req.headers()).await
         }
+        // Answered on this thread when every object it shows is cached
+        // (see `Db::inline`); otherwise, or on PostgreSQL, on a blocking
+        // thread with a full rendering.
         Route::List(list, owner) => {
             let q = ListQuery::parse(query.as_deref())?;
-            // Answered on this thread when every object is cached (see
-            // `Db::inline`); otherwise on a blocking thread.
             let hot = state.db.inline(|conn| {
                 list_page(
                     conn,
@@ -165,15 +166,8 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
                     Rendering::CachedOnly,
                 )
             });
-            match hot {
-                Some(outcome) => match outcome? {
-                    Some(outcome) => outcome,
-                    None => run(&state.db, move |conn| {
-                        list_page(conn, &st, list, owner, &q, &conditions, Rendering::Full)
-                    })
-                    .await?
-                    .expect("a full rendering always answers"),
-                },
+            match hot.transpose()?.flatten() {
+                Some(outcome) => outcome,
                 None => run(&state.db, move |conn| {
                     list_page(conn, &st, list, owner, &q, &conditions, Rendering::Full)
                 })
@@ -186,15 +180,8 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
             let hot = state.db.inline(|conn| {
                 one_object(conn, state, route, omit, &conditions, Rendering::CachedOnly)
             });
-            match hot {
-                Some(outcome) => match outcome? {
-                    Some(outcome) => outcome,
-                    None => run(&state.db, move |conn| {
-                        one_object(conn, &st, route, omit, &conditions, Rendering::Full)
-                    })
-                    .await?
-                    .expect("a full rendering always answers"),
-                },
+            match hot.transpose()?.flatten() {
+                Some(outcome) => outcome,
                 None => run(&state.db, move |conn| {
                     one_object(conn, &st, route, omit, &conditions, Rendering::Full)
                 })
