@@ -80,9 +80,7 @@ pub enum Outcome {
 /// The kinds of source.
 enum Source {
     Live(String),
-    Jsonl(PathBuf),
-    Document(PathBuf),
-    Folder(PathBuf),
+    Dump(dump::Dump),
 }
 
 impl Source {
@@ -98,14 +96,7 @@ impl Source {
             })?
             .display()
             .to_string();
-        let source = if path.is_dir() {
-            Source::Folder(path.to_path_buf())
-        } else if path.extension().is_some_and(|e| e == "json") {
-            Source::Document(path.to_path_buf())
-        } else {
-            Source::Jsonl(path.to_path_buf())
-        };
-        Ok((source, key))
+        Ok((Source::Dump(dump::Dump::of(path)), key))
     }
 }
 
@@ -113,6 +104,7 @@ impl Source {
 pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
     let (source, key) = Source::parse(&opts.source)?;
     let started = crate::time::now();
+    let clock = std::time::Instant::now();
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     if db.backend() == crate::db::Backend::Sqlite {
         // SQLite's default page cache is 2 MB; a bulk load into indexes of a
@@ -175,34 +167,20 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
             })?;
             walked.complete_kinds
         }
-        Source::Jsonl(path) => {
-            dump::read_jsonl(
-                path,
+        Source::Dump(dump) => {
+            dump.read(
                 opts.max_document_bytes,
                 &mut stage,
                 &mut report,
                 &mut progress,
             )?;
-            Kind::ALL.into_iter().collect()
-        }
-        Source::Document(path) => {
-            dump::read_document(path, opts.max_document_bytes, &mut stage, &mut report)?;
-            Kind::ALL.into_iter().collect()
-        }
-        Source::Folder(path) => {
-            dump::read_folder(
-                path,
-                opts.max_document_bytes,
-                &mut stage,
-                &mut report,
-                &mut progress,
-            )?;
+            // A dump is read whole: every kind it lacks has vanished.
             Kind::ALL.into_iter().collect()
         }
     };
     tracing::debug!(
         objects = stage.len(),
-        secs = format!("{:.1}", (crate::time::now() - started) as f64),
+        secs = format!("{:.1}", clock.elapsed().as_secs_f64()),
         "read"
     );
     let read_everything = report.skips() == 0;

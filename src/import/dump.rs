@@ -13,6 +13,41 @@ use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 
+/// A local source, by what its path is.
+pub enum Dump {
+    Jsonl(PathBuf),
+    Document(PathBuf),
+    Folder(PathBuf),
+}
+
+impl Dump {
+    /// A folder, a `.json` document, or else JSON Lines.
+    pub fn of(path: &Path) -> Dump {
+        if path.is_dir() {
+            Dump::Folder(path.to_path_buf())
+        } else if path.extension().is_some_and(|e| e == "json") {
+            Dump::Document(path.to_path_buf())
+        } else {
+            Dump::Jsonl(path.to_path_buf())
+        }
+    }
+
+    /// Stage everything the dump holds.
+    pub fn read(
+        &self,
+        max_bytes: u64,
+        stage: &mut Stage,
+        report: &mut Report,
+        progress: &mut Progress,
+    ) -> Result<(), String> {
+        match self {
+            Dump::Jsonl(path) => read_jsonl(path, max_bytes, stage, report, progress),
+            Dump::Document(path) => read_document(path, max_bytes, stage, report),
+            Dump::Folder(path) => read_folder(path, max_bytes, stage, report, progress),
+        }
+    }
+}
+
 /// Read a JSON Lines file. A line that is not JSON, or not an object, is
 /// skipped and reported with its number; a file without any usable line, or
 /// with a line over the size limit, is an error.
