@@ -199,16 +199,9 @@ impl Stage {
                 content: 0,
             }
         } else {
-            let mut value = Value::Object(map);
-            let (padded, emptied) = repair::clean_strings(&mut value);
-            report.repair_n(Repair::PaddedString, padded.into(), place, &id);
-            report.repair_n(Repair::EmptyValue, emptied.into(), place, &id);
-            let Value::Object(mut map) = value else {
-                unreachable!("cleaning keeps an object an object")
-            };
             let body = match (kind, map.get("body")) {
                 (Kind::Body, _) => Some(sid.clone()),
-                (_, Some(Value::String(b))) => Some(source_id(b)),
+                (_, Some(Value::String(b))) => Some(source_id(b.trim())),
                 _ => ctx.body.map(str::to_string),
             };
             let child_ctx = Context {
@@ -228,6 +221,15 @@ impl Stage {
                     .map(|l| l.to.clone())
                     .or_else(|| ctx.parent.map(str::to_string)),
                 _ => ctx.parent.map(str::to_string).or(back_reference),
+            };
+            // The own values left once the children are out, so that each
+            // repair is reported at the object that holds the value.
+            let mut value = Value::Object(map);
+            let (padded, emptied) = repair::clean_strings(&mut value);
+            report.repair_n(Repair::PaddedString, padded.into(), place, &id);
+            report.repair_n(Repair::EmptyValue, emptied.into(), place, &id);
+            let Value::Object(mut map) = value else {
+                unreachable!("cleaning keeps an object an object")
             };
             own_values(kind, &mut map, place, report);
             let mut fields = normalize_fields(kind, &map);
@@ -313,7 +315,15 @@ impl Stage {
                     at.clone()
                 };
                 match item {
-                    Value::String(url) => targets.push((source_id(&url), None)),
+                    Value::String(url) => {
+                        let trimmed = url.trim();
+                        if trimmed.len() != url.len() {
+                            report.repair(Repair::PaddedString, &at, &url);
+                        }
+                        if !trimmed.is_empty() {
+                            targets.push((source_id(trimmed), None));
+                        }
+                    }
                     Value::Object(child) => {
                         let order = child.get("order").and_then(Value::as_i64);
                         let child_ctx = Context {
