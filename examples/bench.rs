@@ -96,25 +96,11 @@ fn main() {
                 .join(format!("bench/demo-{}y-x{}.sqlite", args.years, args.scale))
                 .display()
                 .to_string(),
-            "postgres" => {
-                let name = format!("oparl_bench_{}y_x{}", args.years, args.scale);
-                let mut admin =
-                    diesel::PgConnection::establish(&args.pg_admin).expect("--pg-admin");
-                let exists: i64 = diesel::sql_query(format!(
-                    "SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"
-                ))
-                .load::<One>(&mut admin)
-                .map(|v| v.len() as i64)
-                .unwrap_or(0);
-                if exists == 0 {
-                    diesel::sql_query(format!("CREATE DATABASE {name}"))
-                        .execute(&mut admin)
-                        .unwrap();
-                }
-                let mut u = url::Url::parse(&args.pg_admin).unwrap();
-                u.set_path(&format!("/{name}"));
-                u.to_string()
-            }
+            "postgres" => pg_database(
+                &args.pg_admin,
+                &format!("oparl_bench_{}y_x{}", args.years, args.scale),
+                false,
+            ),
             other => panic!("unknown backend {other}"),
         };
         eprintln!("== {backend}: {url}");
@@ -154,6 +140,31 @@ fn main() {
         )
         .unwrap();
     }
+}
+
+/// The URL of a PostgreSQL database on the server of `admin`, created if
+/// missing (`fresh`: dropped and created empty).
+fn pg_database(admin: &str, name: &str, fresh: bool) -> String {
+    let mut conn = diesel::PgConnection::establish(admin).expect("--pg-admin");
+    if fresh {
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let exists = diesel::sql_query(format!(
+        "SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"
+    ))
+    .load::<One>(&mut conn)
+    .map(|v| !v.is_empty())
+    .unwrap_or(false);
+    if !exists {
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let mut u = url::Url::parse(admin).unwrap();
+    u.set_path(&format!("/{name}"));
+    u.to_string()
 }
 
 #[derive(QueryableByName)]
@@ -520,17 +531,7 @@ fn import_from_dump(args: &Args, oparl: &std::path::Path, url: &str) -> (String,
         assert!(status.success(), "oparl export");
     }
     let target = if url.starts_with("postgres") {
-        let name = "oparl_bench_import";
-        let mut admin = diesel::PgConnection::establish(&args.pg_admin).expect("--pg-admin");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let mut u = url::Url::parse(&args.pg_admin).unwrap();
-        u.set_path(&format!("/{name}"));
-        u.to_string()
+        pg_database(&args.pg_admin, "oparl_bench_import", true)
     } else {
         let path = bench.join("import-target.sqlite");
         for suffix in ["", "-wal", "-shm"] {
