@@ -41,8 +41,8 @@ pub struct AppState {
     objects: Cache<ObjectKey>,
     /// Finished (and compressed) answers by ETag and coding.
     answers: Cache<PageKey>,
-    /// Whole answers by request target, served without asking the database
-    /// while younger than `max_stale` (zero: always ask).
+    /// Whole answers by request target with the database version they were
+    /// read at; also served without asking while younger than `max_stale`.
     recent: Cache<String, Recent>,
     max_stale: std::time::Duration,
 }
@@ -124,12 +124,23 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     };
     let query = uri.query().map(str::to_string);
     let conditions = Conditions::of(req.headers());
-    if !state.max_stale.is_zero() && !matches!(route, Route::FileContent(..)) {
-        if let Some(r) = state
-            .recent
-            .get(&target)
-            .filter(|r| r.at.elapsed() < state.max_stale)
-        {
+    // A whole answer read at the database's current version is served
+    // again as it is: nothing has been committed since (see db::version).
+    // With `--max-stale-ms`, a young enough one is served without asking.
+    let mut version = None;
+    if !matches!(route, Route::FileContent(..)) {
+        let kept = state.recent.get(&target);
+        let young = |r: &Recent| !state.max_stale.is_zero() && r.at.elapsed() < state.max_stale;
+        let kept = match kept {
+            Some(r) if young(&r) => Some(r),
+            kept => {
+                let now = state.db.version().await?;
+                let kept = kept.filter(|r| r.version == now);
+                version = Some(now);
+                kept
+            }
+        };
+        if let Some(r) = kept {
             let outcome = if conditions.fresh(&r.etag, r.modified) {
                 Outcome::Fresh {
                     etag: r.etag,
@@ -191,16 +202,17 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         }
     };
     if let (
-        false,
+        Some(version),
         Outcome::Body {
             bytes,
             etag,
             modified,
         },
-    ) = (state.max_stale.is_zero(), &outcome)
+    ) = (version, &outcome)
     {
         let recent = Recent {
             at: std::time::Instant::now(),
+            version,
             etag: etag.clone(),
             modified: *modified,
             bytes: bytes.clone(),

@@ -8,6 +8,7 @@
 //! written once against [`AnyConnection`].
 
 pub mod schema;
+pub mod version;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -164,6 +165,21 @@ pub struct Db {
     /// As many permits as connections: requests wait here, asynchronously,
     /// instead of each holding a blocking thread while it waits for the pool.
     gate: Arc<tokio::sync::Semaphore>,
+    /// Where [`Db::version`] is read.
+    versions: Arc<Versions>,
+}
+
+/// How the version of the database is read (see `version`).
+enum Versions {
+    Sqlite {
+        /// A connection of its own that never writes, opened on first use;
+        /// it also keeps the `-shm` file that `wal` reads in place.
+        checker: std::sync::Mutex<Option<AnyConnection>>,
+        /// The wal-index, opened once `checker` has read the database.
+        wal: std::sync::RwLock<Option<version::WalIndex>>,
+    },
+    /// Checks shared among the requests waiting at the same time.
+    Postgres(version::Shared),
 }
 
 impl fmt::Debug for Db {
@@ -206,13 +222,54 @@ impl Db {
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
         let gate = Arc::new(tokio::sync::Semaphore::new(size as usize));
+        let versions = Arc::new(match backend {
+            Backend::Sqlite => Versions::Sqlite {
+                checker: std::sync::Mutex::new(None),
+                wal: std::sync::RwLock::new(None),
+            },
+            Backend::Postgres => Versions::Postgres(version::Shared::default()),
+        });
         Ok(Db {
             pool,
             backend,
             opener,
             id: NEXT_DB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             gate,
+            versions,
         })
+    }
+
+    /// The version of the database now: read after this call began, so
+    /// that every commit before it is reflected.
+    pub async fn version(&self) -> Result<version::Version, DbError> {
+        match &*self.versions {
+            Versions::Sqlite { checker, wal } => {
+                let index = wal.read().unwrap_or_else(|e| e.into_inner());
+                if let Some(v) = index.as_ref().and_then(version::WalIndex::read) {
+                    return Ok(v);
+                }
+                drop(index);
+                // A statement on a local file: microseconds, so it is run
+                // here rather than on a blocking thread.
+                let mut checker = checker.lock().unwrap_or_else(|e| e.into_inner());
+                let conn = match checker.as_mut() {
+                    Some(conn) => conn,
+                    None => checker.insert(self.opener.open()?),
+                };
+                let read = version::read(conn);
+                let mut index = wal.write().unwrap_or_else(|e| e.into_inner());
+                if read.is_ok() && index.is_none() {
+                    *index = version::WalIndex::open(&self.opener.target);
+                } else if read.is_err() {
+                    // Both opened afresh next time; the index first, since
+                    // the connection is what keeps its file in place.
+                    *index = None;
+                    *checker = None;
+                }
+                read
+            }
+            Versions::Postgres(shared) => shared.current(|| self.run(version::read)).await,
+        }
     }
 
     /// Run a short read on the calling thread, on a SQLite connection of
@@ -307,5 +364,27 @@ mod tests {
         let err = Backend::from_url("mysql://h/db").unwrap_err();
         assert!(err.contains("mysql://"), "{err}");
         assert!(Backend::from_url("").is_err());
+    }
+
+    #[tokio::test]
+    async fn sqlite_versions_come_from_the_wal_index_once_it_is_open() {
+        let path = std::env::temp_dir().join(format!("oparl_db_version_{}.sqlite", std::process::id()));
+        let path = path.to_str().unwrap().to_string();
+        let db = Db::open(&path, true).unwrap();
+        // The first read opens the checker connection, then the index.
+        let first = db.version().await.unwrap();
+        assert!(matches!(first, version::Version::Said(_)), "{first:?}");
+        let second = db.version().await.unwrap();
+        assert!(matches!(second, version::Version::Wal(_)), "{second:?}");
+        assert_eq!(db.version().await.unwrap(), second);
+        db.conn()
+            .unwrap()
+            .batch_execute("PRAGMA user_version = 7")
+            .unwrap();
+        assert_ne!(db.version().await.unwrap(), second, "a commit is seen");
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{path}{suffix}"));
+        }
     }
 }

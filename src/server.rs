@@ -75,10 +75,17 @@ async fn respond(
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = match tokio::spawn(api::handle(state, req)).await {
+    // Run in place (a task per request would cost a spawn and a wake-up on
+    // every answer); a panic still becomes a 500 and the connection lives on.
+    let response = match CatchUnwind(Box::pin(api::handle(state, req))).await {
         Ok(response) => response,
-        Err(e) => {
-            tracing::error!(error = %e, %method, %path, "request handler failed");
+        Err(panic) => {
+            let e = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(error = %e, %method, %path, "request handler panicked");
             api::error_response(&ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Interner Fehler des Servers.",
@@ -94,6 +101,28 @@ async fn respond(
         "request"
     );
     Ok(response)
+}
+
+/// A future that turns a panic while it is polled into an error. It is not
+/// polled again after that.
+struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        // The handler shares nothing that a panic could leave half-changed:
+        // its caches are behind mutexes that recover from poisoning.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Err(panic) => std::task::Poll::Ready(Err(panic)),
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -17,12 +17,26 @@ pub fn format_datetime(secs: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-/// Write a time as an HTTP date (RFC 9110 IMF-fixdate).
+/// Write a time as an HTTP date (RFC 9110 IMF-fixdate). Spelled out rather
+/// than through a strftime pattern, which chrono parses anew on every call:
+/// this runs for every answer that has a `Last-Modified`.
 pub fn format_http_date(secs: i64) -> String {
-    DateTime::<Utc>::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or_default();
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[t.weekday().num_days_from_monday() as usize],
+        t.day(),
+        MONTHS[t.month0() as usize],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Read an HTTP date as sent in `If-Modified-Since`.
@@ -77,6 +91,10 @@ mod tests {
         assert_eq!(format_datetime(0), "1970-01-01T00:00:00+00:00");
         assert!(is_datetime(&format_datetime(1_700_000_000)));
         assert_eq!(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            format_http_date(1_794_739_425),
+            "Sun, 15 Nov 2026 10:43:45 GMT"
+        );
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:10 GMT"), Some(10));
     }
 

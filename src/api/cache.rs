@@ -4,7 +4,9 @@
 //! the `modified` of every object shown) read from the database in the same
 //! request, so an entry can never be served after the object changed, in
 //! this process or in another one sharing the database: a change makes a new
-//! key, and the old entry just ages out. The bound is a byte budget per
+//! key, and the old entry just ages out. Whole answers by request target
+//! (`Recent`) carry the database version they were read at instead and are
+//! served only while it is current. The bound is a byte budget per
 //! shard; a full shard is emptied (cheap, and the hot entries come back at
 //! once).
 
@@ -59,7 +61,7 @@ impl<K: Hash + Eq + Clone, V: Weigh + Clone> Cache<K, V> {
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        self.shard(key).lock().unwrap().map.get(key).cloned()
+        self.shard(key).lock().unwrap_or_else(|e| e.into_inner()).map.get(key).cloned()
     }
 
     pub fn put(&self, key: K, value: V) {
@@ -67,7 +69,7 @@ impl<K: Hash + Eq + Clone, V: Weigh + Clone> Cache<K, V> {
         if weight > self.budget {
             return;
         }
-        let mut shard = self.shard(&key).lock().unwrap();
+        let mut shard = self.shard(&key).lock().unwrap_or_else(|e| e.into_inner());
         if shard.bytes + weight > self.budget {
             shard.map.clear();
             shard.bytes = 0;
@@ -86,11 +88,11 @@ pub type ObjectKey = (i64, i64, bool, bool);
 /// A finished answer body: (ETag, content coding).
 pub type PageKey = (String, &'static str);
 
-/// A whole answer as recently read from the database, for servers that
-/// accept a bound on staleness (`--max-stale-ms`).
+/// A whole answer as read from the database at `version`, when (`at`).
 #[derive(Clone)]
 pub struct Recent {
     pub at: std::time::Instant,
+    pub version: crate::db::version::Version,
     pub etag: String,
     pub modified: Option<i64>,
     pub bytes: Bytes,

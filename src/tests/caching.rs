@@ -160,11 +160,12 @@ fn compressed_bodies_decompress_to_the_same_bytes() {
 #[test]
 fn a_second_server_on_the_same_database_never_serves_stale_json() {
     each_backend(true, |app| async move {
-        let (paper, _) = first_paper(&app).await;
+        let (paper, papers) = first_paper(&app).await;
         let id = paper["id"].as_str().unwrap().to_string();
-        // A second "process": its own caches, the same database.
+        // A second "process": its own pool, caches and version reader; the
+        // same database, written through the first one's connections.
         let other = Arc::new(AppState::new(
-            app.store.db().clone(),
+            oparl::db::Db::open(&app.store.url, false).unwrap(),
             Urls::new(BASE).unwrap(),
             api::DEFAULT_CACHE_BYTES,
         ));
@@ -180,24 +181,56 @@ fn a_second_server_on_the_same_database_never_serves_stale_json() {
                 .to_bytes();
             serde_json::from_slice::<Value>(&body).unwrap()
         };
-        assert_eq!(
-            get(Arc::clone(&other), id.clone()).await["name"],
-            paper["name"]
-        );
-        let mut fields = serde_json::Map::new();
-        fields.insert("name".into(), "Neuer Titel".into());
-        write::update_fields(
-            &mut app.conn(),
-            pk_of(&id),
-            &fields,
-            oparl::time::now() + 50,
-        )
-        .unwrap();
-        assert_eq!(
-            get(Arc::clone(&other), id.clone()).await["name"],
-            "Neuer Titel"
-        );
-        assert_eq!(app.json(&id).await["name"], "Neuer Titel");
+        let page_names = |page: Value| -> Vec<Value> {
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].clone())
+                .collect()
+        };
+        let page = format!("{papers}?limit=1000");
+        let names_before = page_names(get(Arc::clone(&other), page.clone()).await);
+        assert!(names_before.contains(&paper["name"]), "the paper is on the page");
+        // Asked again and again: from then on answered from memory at the
+        // database version they were read at.
+        for _ in 0..3 {
+            assert_eq!(
+                get(Arc::clone(&other), id.clone()).await["name"],
+                paper["name"]
+            );
+            assert_eq!(
+                page_names(get(Arc::clone(&other), page.clone()).await),
+                names_before
+            );
+        }
+        for round in 0..3 {
+            let name = format!("Neuer Titel {round}");
+            let mut fields = serde_json::Map::new();
+            fields.insert("name".into(), name.clone().into());
+            write::update_fields(
+                &mut app.conn(),
+                pk_of(&id),
+                &fields,
+                oparl::time::now() + 50 + round,
+            )
+            .unwrap();
+            // At once, with no bound on staleness: the next answer shows it.
+            assert_eq!(
+                get(Arc::clone(&other), id.clone()).await["name"],
+                name.as_str(),
+                "[{}] object after change {round}",
+                app.label()
+            );
+            let names = page_names(get(Arc::clone(&other), page.clone()).await);
+            assert!(
+                names.contains(&name.clone().into()),
+                "[{}] page after change {round}",
+                app.label()
+            );
+            assert_eq!(app.json(&id).await["name"], name.as_str());
+        }
+        drop(other);
     });
 }
 
