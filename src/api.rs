@@ -126,16 +126,25 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     let conditions = Conditions::of(req.headers());
     // A whole answer read at the database's current version is served
     // again as it is: nothing has been committed since (see db::version).
-    // With `--max-stale-ms`, a young enough one is served without asking.
+    // With `--max-stale-ms`, one confirmed current recently enough is served
+    // without asking. `asked` precedes the question, so an answer's age is
+    // never understated.
     let mut version = None;
+    let asked = std::time::Instant::now();
     if !matches!(route, Route::FileContent(..)) {
         let kept = state.recent.get(&target);
-        let young = |r: &Recent| !state.max_stale.is_zero() && r.at.elapsed() < state.max_stale;
+        let bounded = !state.max_stale.is_zero();
         let kept = match kept {
-            Some(r) if young(&r) => Some(r),
+            Some(r) if bounded && r.at.elapsed() < state.max_stale => Some(r),
             kept => {
                 let now = state.db.version().await?;
                 let kept = kept.filter(|r| r.version == now);
+                if let (Some(r), true) = (&kept, bounded) {
+                    // Confirmed current as of `asked`: young again.
+                    let mut confirmed = r.clone();
+                    confirmed.at = asked;
+                    state.recent.put(target.clone(), confirmed);
+                }
                 version = Some(now);
                 kept
             }
@@ -211,7 +220,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     ) = (version, &outcome)
     {
         let recent = Recent {
-            at: std::time::Instant::now(),
+            at: asked,
             version,
             etag: etag.clone(),
             modified: *modified,

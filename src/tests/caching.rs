@@ -276,5 +276,27 @@ fn a_staleness_bound_is_kept_and_no_longer() {
             "[{}] stale beyond the bound",
             app.label()
         );
+        // An answer confirmed current again after the bound ran out is young
+        // again, and still no longer than the bound.
+        tokio::time::sleep(bound + std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            name(Arc::clone(&lenient), id.clone()).await,
+            "Später geändert"
+        );
+        fields.insert("name".into(), "Noch einmal geändert".into());
+        write::update_fields(
+            &mut app.conn(),
+            pk_of(&id),
+            &fields,
+            oparl::time::now() + 60,
+        )
+        .unwrap();
+        tokio::time::sleep(bound + std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            name(Arc::clone(&lenient), id.clone()).await,
+            "Noch einmal geändert",
+            "[{}] stale beyond the bound after a confirmation",
+            app.label()
+        );
     });
 }
