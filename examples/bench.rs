@@ -184,7 +184,10 @@ fn warm_store(db: &oparl::db::Db, url: &str) {
                 .expect("pg_prewarm");
         }
     }
-    eprintln!("store read into the page cache in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "store read into the page cache in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// The URL of a PostgreSQL database on the server of `admin`, created if

@@ -345,7 +345,10 @@ fn tune_sqlite() {
         // of SQLITE_CONFIG_MEMSTATUS is an int, as passed.
         unsafe {
             libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD);
-            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as libc::c_int);
+            libsqlite3_sys::sqlite3_config(
+                libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS,
+                0 as libc::c_int,
+            );
         }
     });
 }
@@ -391,7 +394,8 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_versions_come_from_the_wal_index_once_it_is_open() {
-        let path = std::env::temp_dir().join(format!("oparl_db_version_{}.sqlite", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("oparl_db_version_{}.sqlite", std::process::id()));
         let path = path.to_str().unwrap().to_string();
         let db = Db::open(&path, true).unwrap();
         // The first read opens the checker connection, then the index.

@@ -61,7 +61,12 @@ impl<K: Hash + Eq + Clone, V: Weigh + Clone> Cache<K, V> {
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        self.shard(key).lock().unwrap_or_else(|e| e.into_inner()).map.get(key).cloned()
+        self.shard(key)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .get(key)
+            .cloned()
     }
 
     pub fn put(&self, key: K, value: V) {

@@ -52,7 +52,9 @@ const WAL_INDEX_FORMAT: u32 = 3_007_000;
 impl WalIndex {
     /// The index of the SQLite database at this path, if it has one.
     pub fn open(database: &str) -> Option<WalIndex> {
-        std::fs::File::open(format!("{database}-shm")).ok().map(WalIndex)
+        std::fs::File::open(format!("{database}-shm"))
+            .ok()
+            .map(WalIndex)
     }
 
     /// The header as it is now; None while a commit is writing it or when
@@ -220,9 +222,7 @@ mod tests {
                 let (shared, checks) = (shared.clone(), checks.clone());
                 tokio::spawn(async move {
                     shared
-                        .current(|| async move {
-                            Ok(v(checks.fetch_add(1, Ordering::SeqCst) + 1))
-                        })
+                        .current(|| async move { Ok(v(checks.fetch_add(1, Ordering::SeqCst) + 1)) })
                         .await
                 })
             })

@@ -191,7 +191,10 @@ fn a_second_server_on_the_same_database_never_serves_stale_json() {
         };
         let page = format!("{papers}?limit=1000");
         let names_before = page_names(get(Arc::clone(&other), page.clone()).await);
-        assert!(names_before.contains(&paper["name"]), "the paper is on the page");
+        assert!(
+            names_before.contains(&paper["name"]),
+            "the paper is on the page"
+        );
         // Asked again and again: from then on answered from memory at the
         // database version they were read at.
         for _ in 0..3 {
