@@ -196,9 +196,6 @@ impl Db {
     /// database cannot be reached.
     pub fn open(url: &str, migrate: bool) -> Result<Db, DbError> {
         let (backend, target) = Backend::from_url(url).map_err(DbError::Connect)?;
-        if backend == Backend::Sqlite {
-            tune_sqlite();
-        }
         let opener = Arc::new(Manager {
             backend,
             target: target.clone(),
@@ -335,9 +332,13 @@ impl Db {
 /// one thread at a time: diesel's connections are not `Sync`, ours sit in a
 /// pool, a thread-local or a `Mutex`) and the one around every allocation
 /// for memory statistics. Without them the Paper list is harvested 13 %
-/// faster (21,900 against 19,300 papers/s at `limit=1000`). SQLite accepts this only before its first connection; if
-/// one was opened earlier (a test, say), the defaults simply stay.
-fn tune_sqlite() {
+/// faster (21,900 against 19,300 papers/s at `limit=1000`).
+///
+/// `sqlite3_config` must not run while another thread uses SQLite, so the
+/// binary calls this first thing in `main`, before any thread exists; the
+/// library (tests, the bench) keeps SQLite's defaults. Once SQLite is in
+/// use it refuses the change and the defaults stay.
+pub fn tune_sqlite() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: sqlite3_config only changes settings and refuses them
