@@ -171,14 +171,7 @@ pub struct Db {
 
 /// How the version of the database is read (see `version`).
 enum Versions {
-    Sqlite {
-        /// A connection of its own that never writes, opened on first use;
-        /// it also keeps the `-shm` file that `wal` reads in place.
-        checker: std::sync::Mutex<Option<AnyConnection>>,
-        /// The wal-index, opened once `checker` has read the database.
-        wal: std::sync::RwLock<Option<version::WalIndex>>,
-    },
-    /// Checks shared among the requests waiting at the same time.
+    Sqlite(version::Local),
     Postgres(version::Shared),
 }
 
@@ -223,10 +216,7 @@ impl Db {
             .map_err(|e| DbError::Connect(e.to_string()))?;
         let gate = Arc::new(tokio::sync::Semaphore::new(size as usize));
         let versions = Arc::new(match backend {
-            Backend::Sqlite => Versions::Sqlite {
-                checker: std::sync::Mutex::new(None),
-                wal: std::sync::RwLock::new(None),
-            },
+            Backend::Sqlite => Versions::Sqlite(version::Local::default()),
             Backend::Postgres => Versions::Postgres(version::Shared::default()),
         });
         Ok(Db {
@@ -243,31 +233,7 @@ impl Db {
     /// that every commit before it is reflected.
     pub async fn version(&self) -> Result<version::Version, DbError> {
         match &*self.versions {
-            Versions::Sqlite { checker, wal } => {
-                let index = wal.read().unwrap_or_else(|e| e.into_inner());
-                if let Some(v) = index.as_ref().and_then(version::WalIndex::read) {
-                    return Ok(v);
-                }
-                drop(index);
-                // A statement on a local file: microseconds, so it is run
-                // here rather than on a blocking thread.
-                let mut checker = checker.lock().unwrap_or_else(|e| e.into_inner());
-                let conn = match checker.as_mut() {
-                    Some(conn) => conn,
-                    None => checker.insert(self.opener.open()?),
-                };
-                let read = version::read(conn);
-                let mut index = wal.write().unwrap_or_else(|e| e.into_inner());
-                if read.is_ok() && index.is_none() {
-                    *index = version::WalIndex::open(&self.opener.target);
-                } else if read.is_err() {
-                    // Both opened afresh next time; the index first, since
-                    // the connection is what keeps its file in place.
-                    *index = None;
-                    *checker = None;
-                }
-                read
-            }
+            Versions::Sqlite(local) => local.current(|| self.opener.open(), &self.opener.target),
             Versions::Postgres(shared) => shared.current(|| self.run(version::read)).await,
         }
     }

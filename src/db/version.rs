@@ -71,6 +71,51 @@ impl WalIndex {
     }
 }
 
+/// Reads the version of a SQLite database: from the wal-index, or where
+/// that cannot be read from `data_version` on a connection of its own.
+#[derive(Default)]
+pub struct Local {
+    /// The connection that never writes, opened on first use; it also keeps
+    /// the `-shm` file that `wal` reads in place.
+    checker: Mutex<Option<AnyConnection>>,
+    /// The wal-index, opened once `checker` has read the database.
+    wal: std::sync::RwLock<Option<WalIndex>>,
+}
+
+impl Local {
+    /// The version now. A statement on a local file takes microseconds, so
+    /// the fallback runs on the calling thread.
+    pub fn current(
+        &self,
+        open: impl FnOnce() -> Result<AnyConnection, DbError>,
+        database: &str,
+    ) -> Result<Version, DbError> {
+        let index = self.wal.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = index.as_ref().and_then(WalIndex::read) {
+            return Ok(v);
+        }
+        drop(index);
+        let mut checker = self.checker.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = match checker.as_mut() {
+            Some(conn) => conn,
+            None => checker.insert(open()?),
+        };
+        let read = read(conn);
+        let mut index = self.wal.write().unwrap_or_else(|e| e.into_inner());
+        match read {
+            Ok(_) if index.is_none() => *index = WalIndex::open(database),
+            Ok(_) => {}
+            Err(_) => {
+                // Both opened afresh next time; the index first, since the
+                // connection is what keeps its file in place.
+                *index = None;
+                *checker = None;
+            }
+        }
+        read
+    }
+}
+
 #[derive(QueryableByName)]
 struct DataVersion {
     #[diesel(sql_type = BigInt)]
