@@ -12,8 +12,9 @@
 //! process of its own. The very same response bytes are also served from
 //! memory by a minimal hyper server in this process (on a tokio runtime of
 //! the server's shape, a worker per core, and again on one worker), so each
-//! throughput figure is given as a ratio to that static baseline. It prints a Markdown
-//! table; `--write` also stores it in BENCHMARKS.md.
+//! throughput figure is given as a ratio to that static baseline. It prints
+//! a Markdown table; `--write` also stores it in BENCHMARKS.md, keeping the
+//! hand-written sections below the table.
 
 use bytes::Bytes;
 use diesel::prelude::*;
@@ -272,7 +273,6 @@ fn render_table(args: &Args, rows: &[Row]) -> String {
     out
 }
 
-/// Start the server on a store, generating the demo first if it is empty.
 /// A running `oparl serve`, stopped when dropped, also when a scenario
 /// panics (so that the next run finds its port free).
 struct Server(Child);
@@ -284,6 +284,7 @@ impl Drop for Server {
     }
 }
 
+/// Start `oparl serve` on a store and wait until it accepts connections.
 fn start_server(oparl: &std::path::Path, url: &str, port: u16, extra: &[&str]) -> Server {
     assert!(
         TcpStream::connect(("127.0.0.1", port)).is_err(),
