@@ -492,8 +492,10 @@ fn bench_backend(
                 let mut fields: serde_json::Map<String, Value> =
                     serde_json::from_str(&row.fields).unwrap();
                 fields.insert("keyword".into(), serde_json::json!(["geändert"]));
-                oparl::store::write::update_fields(&mut conn, row.pk, &fields, oparl::time::now())
-                    .unwrap();
+                oparl::store::write::change(&mut conn, |c| {
+                    c.update_fields(row.pk, &fields, oparl::time::now())
+                })
+                .unwrap();
             }
         }
     }

@@ -277,13 +277,13 @@ fn one_object(
         _ => None,
     };
     let head = head.ok_or_else(|| ApiError::not_found(route.url(urls)))?;
-    // The object's JSON changes exactly when its `modified` does (store::write
+    // The object's JSON changes exactly when its revision does (store::write
     // re-stamps everything whose JSON shows a change), so this tag is exact.
     let etag = Tag::new(urls.system().as_str())
         .add("object")
         .number(head.pk)
-        .number(head.modified)
-        .add([u8::from(head.deleted), u8::from(omit_internal)])
+        .number(head.revision)
+        .add([u8::from(omit_internal)])
         .finish();
     let modified = Some(head.modified);
     if conditions.fresh(&etag, modified) {
@@ -307,6 +307,7 @@ fn head_of(r: &ObjectRow) -> ObjectHead {
         created: r.created,
         modified: r.modified,
         deleted: r.deleted,
+        revision: r.revision,
     }
 }
 
@@ -320,7 +321,7 @@ fn rendered(
     omit: bool,
     rendering: Rendering,
 ) -> Result<Option<Vec<Bytes>>, ApiError> {
-    let key = |h: &ObjectHead| (h.pk, h.modified, h.deleted, omit);
+    let key = |h: &ObjectHead| (h.pk, h.revision, omit);
     let mut out: Vec<Option<Bytes>> = heads.iter().map(|h| state.objects.get(&key(h))).collect();
     let missing: Vec<i64> = heads
         .iter()
@@ -338,10 +339,7 @@ fn rendered(
         let position: std::collections::HashMap<i64, usize> =
             missing.iter().enumerate().map(|(i, pk)| (*pk, i)).collect();
         rows.sort_by_key(|r| position[&r.pk]);
-        let keys: Vec<ObjectKey> = rows
-            .iter()
-            .map(|r| (r.pk, r.modified, r.deleted, omit))
-            .collect();
+        let keys: Vec<ObjectKey> = rows.iter().map(|r| (r.pk, r.revision, omit)).collect();
         let values = render::standalone(
             conn,
             &state.urls,
@@ -402,7 +400,7 @@ fn list_page(
     let first = urls.list(list, owner);
     let this_page = format!("{first}{}", q.to_query_string(q.after));
     let next = more.then(|| format!("{first}{}", q.to_query_string(rows.last().map(|r| r.pk))));
-    // The page shows these objects as of their `modified`, and its links.
+    // The page shows these objects as of their revision, and its links.
     let mut tag = Tag::new(urls.system().as_str())
         .add("page")
         .add(&this_page)
@@ -410,8 +408,8 @@ fn list_page(
     for r in &rows {
         tag = tag
             .number(r.pk)
-            .number(r.modified)
-            .add([u8::from(r.deleted), u8::from(q.omit_internal)]);
+            .number(r.revision)
+            .add([u8::from(q.omit_internal)]);
     }
     let etag = tag.finish();
     if conditions.fresh(&etag, None) {

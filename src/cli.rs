@@ -356,7 +356,13 @@ fn prepare_store(db: &Db, demo: bool) -> Result<(), String> {
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     let mut fields = Map::new();
     fields.insert("name".into(), "OParl".into());
-    write::ensure_system(&mut conn, &fields, crate::time::now()).map_err(|e| e.to_string())?;
+    if read::system(&mut conn)
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        write::change(&mut conn, |c| c.ensure_system(&fields, crate::time::now()))
+            .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 

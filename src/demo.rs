@@ -17,7 +17,6 @@ use crate::model::{self, Kind};
 use crate::store::write::{self, NewObject};
 use crate::store::{read, LinkRow};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc, Weekday};
-use diesel::Connection;
 use names::*;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha512};
@@ -56,35 +55,33 @@ pub fn generate(conn: &mut AnyConnection, opts: DemoOptions) -> Result<(), DbErr
 }
 
 fn generate_in_transaction(conn: &mut AnyConnection, opts: DemoOptions) -> Result<(), DbError> {
-    conn.transaction(|conn| {
-        if read::list_page(
-            conn,
-            model::ListKind::Bodies,
-            None,
-            &Default::default(),
-            None,
-            1,
-        )?
-        .first()
-        .is_some()
-        {
+    write::change(conn, |change| {
+        if !store_is_empty(change.conn())? {
             return Err(DbError::Migration(
                 "the store already holds data; generate the demo into an empty database".into(),
             ));
         }
         // The interface went online with the first legislative term of the demo.
         let online = local(ymd(2014, 1, 2), 8, 0);
-        let system = write::ensure_system(conn, &system_fields(), online)?;
-        write::update_fields(conn, system, &system_fields(), online)?;
-        let mut b = Builder::new(write::next_pk(conn)?);
-        let city = City::build(&mut b, opts);
+        let system = change.ensure_system(&system_fields(), online)?;
+        change.update_fields(system, &system_fields(), online)?;
+        // The city is numbered from the pk after the System while it is
+        // built, then moved to the block of pks the change reserves for it
+        // (the same block in an empty store).
+        let mut b = Builder::new(system + 1);
+        let mut city = City::build(&mut b, opts);
         enterprise(&mut b, opts);
+        let offset = change.reserve_pks(b.objects.len() as i64)? - (system + 1);
         b.stamp_parents();
-        write::insert_objects(conn, &b.objects)?;
-        write::insert_links(conn, &b.links)?;
-        write::insert_file_contents(conn, &b.contents)?;
+        b.shift(offset);
+        for (pk, _) in &mut city.deletions {
+            *pk += offset;
+        }
+        change.insert_objects(&b.objects)?;
+        change.insert_links(&b.links)?;
+        change.insert_file_contents(&b.contents)?;
         for (pk, at) in city.deletions {
-            write::delete(conn, pk, at)?;
+            change.delete(pk, at)?;
         }
         Ok(())
     })
@@ -175,9 +172,26 @@ impl Builder {
             created,
             modified: created,
             deleted: false,
-            fields: Value::Object(write::normalize_fields(kind, &obj(fields))).to_string(),
+            fields: write::Fields::new(kind, &obj(fields)),
         });
         pk
+    }
+
+    /// Move every pk by `offset` (to the block the store reserved).
+    fn shift(&mut self, offset: i64) {
+        self.first += offset;
+        for o in &mut self.objects {
+            o.pk += offset;
+            o.body_pk = o.body_pk.map(|b| b + offset);
+        }
+        for l in &mut self.links {
+            l.from_pk += offset;
+            l.to_pk += offset;
+        }
+        for (pk, _) in &mut self.contents {
+            *pk += offset;
+        }
+        self.positions.clear();
     }
 
     fn row(&mut self, pk: i64) -> &mut NewObject {
@@ -839,7 +853,7 @@ fn meeting(
     let held = start < now;
     let invited = start < now + 21 * 86_400;
     let cancelled = held && n % 37 == 0;
-    let org_name = serde_json::from_str::<Value>(&b.row(org).fields).unwrap()["shortName"]
+    let org_name = serde_json::from_str::<Value>(b.row(org).fields.as_str()).unwrap()["shortName"]
         .as_str()
         .unwrap_or("Gremium")
         .to_string();

@@ -240,7 +240,8 @@ fn files_to_download(
             None => true,
         })
         .filter_map(|s| {
-            let fields: serde_json::Map<String, Value> = serde_json::from_str(&s.fields).ok()?;
+            let fields: serde_json::Map<String, Value> =
+                serde_json::from_str(s.fields.as_str()).ok()?;
             let url = fields
                 .get("downloadUrl")
                 .or_else(|| fields.get("accessUrl"))?
@@ -289,7 +290,7 @@ async fn download_files(
         };
         let fields: serde_json::Map<String, Value> = stage
             .get(&sid)
-            .and_then(|s| serde_json::from_str(&s.fields).ok())
+            .and_then(|s| serde_json::from_str(s.fields.as_str()).ok())
             .unwrap_or_default();
         if let Some(problem) = check_bytes(&fields, &bytes) {
             report.skip(

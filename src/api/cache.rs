@@ -1,7 +1,7 @@
 //! Bounded in-memory caches of rendered JSON.
 //!
-//! Keys always hold the `modified` (or, for pages, an ETag computed from
-//! the `modified` of every object shown) read from the database in the same
+//! Keys always hold the revision (or, for pages, an ETag computed from the
+//! revision of every object shown) read from the database in the same
 //! request, so an entry can never be served after the object changed, in
 //! this process or in another one sharing the database: a change makes a new
 //! key, and the old entry just ages out. Whole answers by request target
@@ -86,9 +86,9 @@ impl<K: Hash + Eq + Clone, V: Weigh + Clone> Cache<K, V> {
     }
 }
 
-/// The rendered standalone form of one object: (pk, modified, deleted,
-/// omit_internal).
-pub type ObjectKey = (i64, i64, bool, bool);
+/// The rendered standalone form of one object: (pk, revision,
+/// omit_internal). A revision is one state of the object, deleted or not.
+pub type ObjectKey = (i64, i64, bool);
 
 /// A finished answer body: (ETag, content coding).
 pub type PageKey = (String, &'static str);

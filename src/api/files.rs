@@ -4,7 +4,7 @@
 //! File.
 
 use super::error::ApiError;
-use super::http_cache::Conditions;
+use super::http_cache::{self, Conditions};
 use super::route::Disposition;
 use super::{AppState, Body};
 use crate::model::Kind;
@@ -78,7 +78,9 @@ fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Respon
     let mut response = Response::new(Body::default());
     let h = response.headers_mut();
     h.insert(header::ETAG, value(&c.etag));
-    h.insert(header::LAST_MODIFIED, value(&format_http_date(c.modified)));
+    if let Some(t) = http_cache::validating_date(c.modified) {
+        h.insert(header::LAST_MODIFIED, value(&format_http_date(t)));
+    }
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -135,7 +137,10 @@ fn if_range_holds(c: &Content, headers: &HeaderMap) -> bool {
     match headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
         None => true,
         Some(v) if v.starts_with('"') => v == c.etag,
-        Some(v) => parse_http_date(v) == Some(c.modified),
+        Some(v) => {
+            parse_http_date(v).is_some()
+                && parse_http_date(v) == http_cache::validating_date(c.modified)
+        }
     }
 }
 

@@ -63,11 +63,19 @@ impl Conditions {
 
     /// Whether the client's copy is current (RFC 9110 §13.2.2:
     /// If-None-Match wins over If-Modified-Since).
+    ///
+    /// A time has one-second resolution: a copy dated the second the
+    /// object last changed in may predate a second change in that same
+    /// second, so a date counts only once that second is over (see
+    /// [`validating_date`]).
     pub fn fresh(&self, etag: &str, modified: Option<i64>) -> bool {
         if let Some(tags) = &self.if_none_match {
             return names(tags, etag);
         }
-        matches!((self.if_modified_since, modified), (Some(since), Some(m)) if m <= since)
+        matches!(
+            (self.if_modified_since, modified.and_then(validating_date)),
+            (Some(since), Some(m)) if m <= since
+        )
     }
 }
 
@@ -155,12 +163,22 @@ pub fn coded_etag(etag: &str, coding: &str) -> String {
     }
 }
 
-/// Headers every cacheable JSON answer carries.
+/// A modification time that may serve as a validator: one whose second is
+/// over. While it lasts, another change can follow with the same time, so
+/// a `Last-Modified` of it would let a client keep a stale copy (RFC 9110
+/// §8.8.2.2 makes such a date a weak validator); the ETag, which keys on
+/// the store's revision, still validates exactly.
+pub fn validating_date(modified: i64) -> Option<i64> {
+    (modified < crate::time::now()).then_some(modified)
+}
+
+/// Headers every cacheable JSON answer carries. `Last-Modified` only once
+/// its second is over (see [`validating_date`]).
 pub fn set_cache_headers(h: &mut HeaderMap, etag: &str, last_modified: Option<i64>) {
     if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
-    if let Some(t) = last_modified {
+    if let Some(t) = last_modified.and_then(validating_date) {
         if let Ok(v) = HeaderValue::from_str(&crate::time::format_http_date(t)) {
             h.insert(header::LAST_MODIFIED, v);
         }

@@ -10,6 +10,14 @@ diesel::table! {
         modified -> BigInt,
         deleted -> Bool,
         fields -> Text,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    store_revision (id) {
+        id -> SmallInt,
+        value -> BigInt,
     }
 }
 
@@ -48,4 +56,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(object, link, file_content, import_source, import_id);
+diesel::allow_tables_to_appear_in_same_query!(
+    object,
+    link,
+    file_content,
+    import_source,
+    import_id,
+    store_revision
+);

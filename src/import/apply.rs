@@ -16,8 +16,7 @@ use crate::db::{AnyConnection, DbError};
 use crate::model::{self, Kind, MEMBERSHIP_ORGANIZATION, RELS};
 use crate::store::import_state::{self, IdRow};
 use crate::store::read::{self, LinkRow, ObjectHead};
-use crate::store::write::{self, NewObject};
-use diesel::Connection;
+use crate::store::write::{self, Change, NewObject};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Map;
 use std::collections::{HashMap, HashSet};
@@ -46,10 +45,10 @@ pub fn apply(
     report: &mut Report,
 ) -> Result<(), DbError> {
     let started = std::time::Instant::now();
-    let result = conn.transaction(|conn| {
-        let applier = Applier::new(conn, stage, opts, report)?;
+    let result = write::change(conn, |change| {
+        let applier = Applier::new(change, stage, opts, report)?;
         tracing::debug!(secs = started.elapsed().as_secs_f64(), "ids resolved");
-        applier.run(conn, files)
+        applier.run(change, files)
     });
     tracing::debug!(secs = started.elapsed().as_secs_f64(), "committed");
     result
@@ -84,15 +83,16 @@ struct Applier<'a> {
 
 impl<'a> Applier<'a> {
     fn new(
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         stage: &'a Stage,
         opts: &'a ApplyOptions<'a>,
         report: &'a mut Report,
     ) -> Result<Applier<'a>, DbError> {
-        let source = import_state::source_or_new(conn, opts.source_key)?.id;
+        let source = import_state::source_or_new(change.conn(), opts.source_key)?.id;
         let mut system = Map::new();
         system.insert("name".into(), "OParl".into());
-        write::ensure_system(conn, &system, opts.now)?;
+        change.ensure_system(&system, opts.now)?;
+        let conn = change.conn();
         let known = if import_state::any_ids(conn)? {
             let mut wanted: HashSet<&str> = HashSet::new();
             for s in &stage.objects {
@@ -111,7 +111,12 @@ impl<'a> Applier<'a> {
             .into_iter()
             .map(|h| (h.pk, h))
             .collect();
-        let mut next = write::next_pk(conn)?;
+        let new = stage
+            .objects
+            .iter()
+            .filter(|s| !known.contains_key(&s.sid))
+            .count();
+        let mut next = change.reserve_pks(new as i64)?;
         let pks = stage
             .objects
             .iter()
@@ -137,7 +142,7 @@ impl<'a> Applier<'a> {
             bodies: Vec::new(),
             touches: Vec::new(),
         };
-        applier.resolve_bodies(conn)?;
+        applier.resolve_bodies(change.conn())?;
         applier.classify();
         applier.report.unchanged += applier
             .actions
@@ -149,20 +154,25 @@ impl<'a> Applier<'a> {
 
     fn run(
         mut self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         files: &HashMap<String, Vec<u8>>,
     ) -> Result<(), DbError> {
-        self.insert_new(conn)?;
-        self.update_changed(conn)?;
-        self.delete_tombstoned(conn)?;
-        self.store_files(conn, files)?;
+        self.insert_new(change)?;
+        self.update_changed(change)?;
+        self.delete_tombstoned(change)?;
+        self.store_files(change, files)?;
         if self.opts.full {
-            self.delete_vanished(conn)?;
+            self.delete_vanished(change)?;
         }
         for (pk, t) in std::mem::take(&mut self.touches) {
-            write::touch_with_ancestors(conn, pk, t)?;
+            change.touch_with_ancestors(pk, t)?;
         }
-        import_state::finish_run(conn, self.source, self.opts.record_start, self.opts.now)
+        import_state::finish_run(
+            change.conn(),
+            self.source,
+            self.opts.record_start,
+            self.opts.now,
+        )
     }
 
     /// The pk and kind a source id stands for, if the object exists after
@@ -309,7 +319,7 @@ impl<'a> Applier<'a> {
         RELS[field as usize].back.is_some() || field == MEMBERSHIP_ORGANIZATION
     }
 
-    fn insert_new(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+    fn insert_new(&mut self, change: &mut Change<'_>) -> Result<(), DbError> {
         let mut rows = Vec::new();
         let mut links = Vec::new();
         let mut ids = Vec::new();
@@ -348,19 +358,19 @@ impl<'a> Applier<'a> {
             self.report.created += 1;
         }
         let started = std::time::Instant::now();
-        write::insert_objects(conn, &rows)?;
+        change.insert_objects(&rows)?;
         tracing::debug!(
             rows = rows.len(),
             secs = started.elapsed().as_secs_f64(),
             "objects inserted"
         );
-        write::insert_links(conn, &links)?;
+        change.insert_links(&links)?;
         tracing::debug!(
             links = links.len(),
             secs = started.elapsed().as_secs_f64(),
             "links inserted"
         );
-        import_state::insert_ids(conn, &ids)?;
+        import_state::insert_ids(change.conn(), &ids)?;
         tracing::debug!(
             secs = started.elapsed().as_secs_f64(),
             "source ids inserted"
@@ -368,7 +378,7 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
-    fn update_changed(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+    fn update_changed(&mut self, change: &mut Change<'_>) -> Result<(), DbError> {
         for i in 0..self.stage.len() {
             let s = &self.stage.objects[i];
             if self.actions[i] != Action::Changed || s.deleted {
@@ -386,12 +396,12 @@ impl<'a> Applier<'a> {
                 None => self.opts.now.max(head.modified),
             };
             let created = s.created.unwrap_or(head.created);
-            let old = read::links_from(conn, &[pk])?;
+            let old = read::links_from(change.conn(), &[pk])?;
             let new = self.links(i);
             let s = &self.stage.objects[i];
-            write::overwrite(conn, pk, self.bodies[i], created, modified, &s.fields)?;
-            write::remove_links_from(conn, pk)?;
-            write::insert_links(conn, &new)?;
+            change.overwrite(pk, self.bodies[i], created, modified, &s.fields)?;
+            change.remove_links_from(pk)?;
+            change.insert_links(&new)?;
             let key = |l: &LinkRow| (l.field, l.to_pk);
             let old_keys: HashSet<_> = old.iter().map(key).collect();
             let new_keys: HashSet<_> = new.iter().map(key).collect();
@@ -402,8 +412,8 @@ impl<'a> Applier<'a> {
             }
             // Parents that embed it show the change.
             self.touches.push((pk, modified));
-            self.delete_orphans(conn, i, &old, &new_keys, modified)?;
-            import_state::set_hash(conn, &s.sid, s.hash)?;
+            self.delete_orphans(change, i, &old, &new_keys, modified)?;
+            import_state::set_hash(change.conn(), &s.sid, s.hash)?;
             self.report.changed += 1;
         }
         Ok(())
@@ -414,7 +424,7 @@ impl<'a> Applier<'a> {
     /// for them: neither a tombstone nor a new place.
     fn delete_orphans(
         &mut self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         i: usize,
         old: &[LinkRow],
         kept: &HashSet<(i16, i64)>,
@@ -429,7 +439,7 @@ impl<'a> Applier<'a> {
             {
                 continue;
             }
-            if write::delete(conn, l.to_pk, t)? {
+            if change.delete(l.to_pk, t)? {
                 let place = self.stage.objects[i].place.child(rel.name);
                 let detail = format!("object {} of {}", l.to_pk, self.stage.objects[i].sid);
                 self.report
@@ -440,17 +450,17 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
-    fn delete_tombstoned(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+    fn delete_tombstoned(&mut self, change: &mut Change<'_>) -> Result<(), DbError> {
         for i in 0..self.stage.len() {
             let s = &self.stage.objects[i];
             if self.actions[i] != Action::Changed || !s.deleted {
                 continue;
             }
             let t = s.modified.unwrap_or(self.opts.now);
-            if write::delete(conn, self.pks[i], t)? {
+            if change.delete(self.pks[i], t)? {
                 self.report.deleted += 1;
             }
-            import_state::set_hash(conn, &s.sid, s.hash)?;
+            import_state::set_hash(change.conn(), &s.sid, s.hash)?;
         }
         Ok(())
     }
@@ -459,7 +469,7 @@ impl<'a> Applier<'a> {
     /// values did not change still shows new URLs, so it is re-stamped.
     fn store_files(
         &mut self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         files: &HashMap<String, Vec<u8>>,
     ) -> Result<(), DbError> {
         for (sid, bytes) in files {
@@ -470,29 +480,29 @@ impl<'a> Applier<'a> {
             match self.actions[i] {
                 Action::Skipped => continue,
                 Action::Unchanged => {
-                    if read::files_with_bytes(conn, &[pk])?.contains(&pk) {
+                    if read::files_with_bytes(change.conn(), &[pk])?.contains(&pk) {
                         continue;
                     }
                     self.touches.push((pk, self.opts.now));
                 }
-                Action::New | Action::Changed => write::remove_file_bytes(conn, pk)?,
+                Action::New | Action::Changed => {}
             }
-            write::insert_file_bytes(conn, pk, bytes)?;
+            change.store_file_bytes(pk, bytes)?;
             self.report.files_stored += 1;
         }
         Ok(())
     }
 
     /// After a full read: what the source no longer has, without telling.
-    fn delete_vanished(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
-        for (sid, pk, kind) in import_state::live_of_source(conn, self.source)? {
+    fn delete_vanished(&mut self, change: &mut Change<'_>) -> Result<(), DbError> {
+        for (sid, pk, kind) in import_state::live_of_source(change.conn(), self.source)? {
             let Some(kind) = Kind::from_code(kind) else {
                 continue;
             };
             if self.stage.contains(&sid) || !self.opts.complete_kinds.contains(&kind) {
                 continue;
             }
-            if write::delete(conn, pk, self.opts.now)? {
+            if change.delete(pk, self.opts.now)? {
                 self.report.repair(
                     Repair::VanishedWithoutTombstone,
                     &super::report::Place::new(self.opts.source_key, None),

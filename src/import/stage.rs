@@ -6,7 +6,7 @@
 use super::repair::{self, Repair};
 use super::report::{Place, Report};
 use crate::model::{self, Kind, Shape, DATE_FIELDS, DATE_TIME_FIELDS, MEETING_AGENDA_ITEM, RELS};
-use crate::store::write::normalize_fields;
+use crate::store::write::Fields;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -40,7 +40,7 @@ pub struct Staged {
     pub modified: Option<i64>,
     pub deleted: bool,
     /// The own values as stored: normalised JSON with the source id property.
-    pub fields: String,
+    pub fields: Fields,
     pub links: Vec<StagedLink>,
     pub place: Place,
     /// What the object looked like at the source, times included, to skip
@@ -192,7 +192,7 @@ impl Stage {
                 created,
                 modified,
                 deleted: true,
-                fields: Value::Object(fields).to_string(),
+                fields: Fields::new(kind, &fields),
                 links: Vec::new(),
                 place: place.clone(),
                 hash: 0,
@@ -232,8 +232,8 @@ impl Stage {
                 unreachable!("cleaning keeps an object an object")
             };
             own_values(kind, &mut map, place, report);
-            let mut fields = normalize_fields(kind, &map);
-            fields.insert(SOURCE_ID_PROPERTY.into(), Value::String(id.clone()));
+            map.insert(SOURCE_ID_PROPERTY.into(), Value::String(id.clone()));
+            let fields = Fields::new(kind, &map);
             Staged {
                 sid: sid.clone(),
                 kind,
@@ -242,7 +242,7 @@ impl Stage {
                 created,
                 modified,
                 deleted: false,
-                fields: Value::Object(fields).to_string(),
+                fields,
                 links,
                 place: place.clone(),
                 hash: 0,
@@ -525,7 +525,7 @@ fn content_hash(s: &Staged) -> i64 {
     // The Body is left out: it is a hint of where the object was seen (an
     // embedded Location has the Body of whichever parent showed it).
     h.update([s.kind.code() as u8, s.deleted as u8]);
-    h.update(s.fields.as_bytes());
+    h.update(s.fields.as_str().as_bytes());
     for l in &s.links {
         h.update(l.field.to_le_bytes());
         h.update(l.position.to_le_bytes());

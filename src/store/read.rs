@@ -2,7 +2,7 @@
 //! indexes in migrations/), and batches are loaded with `IN (...)` lists so
 //! rendering a page costs a handful of queries, not one per object.
 
-use crate::db::schema::{file_content, link, object};
+use crate::db::schema::{file_content, link, object, store_revision};
 use crate::db::{AnyConnection, DbError};
 use crate::model::{Kind, ListKind, CONSULTATION_ORGANIZATION, MEETING_ORGANIZATION};
 use diesel::prelude::*;
@@ -18,6 +18,9 @@ pub struct ObjectRow {
     pub modified: i64,
     pub deleted: bool,
     pub fields: String,
+    /// The revision of the last change that touched this object's JSON
+    /// (see `write::change`); every cache and ETag keys on it.
+    pub revision: i64,
 }
 
 impl ObjectRow {
@@ -37,6 +40,7 @@ pub struct ObjectHead {
     pub created: i64,
     pub modified: i64,
     pub deleted: bool,
+    pub revision: i64,
 }
 
 impl ObjectHead {
@@ -140,6 +144,14 @@ pub fn body_pks(conn: &mut AnyConnection) -> Result<Vec<i64>, DbError> {
         .filter(object::deleted.eq(false))
         .select(object::pk)
         .load(conn)?)
+}
+
+/// The revision of the last committed change (see `write::change`).
+pub fn revision(conn: &mut AnyConnection) -> Result<i64, DbError> {
+    Ok(store_revision::table
+        .find(1i16)
+        .select(store_revision::value)
+        .first(conn)?)
 }
 
 /// The System object (there is exactly one; see `write::ensure_system`).

@@ -1,29 +1,83 @@
-//! Every change to the store goes through here, so that the rules the spec
-//! attaches to changes hold whoever writes (the demo generator, an import,
-//! the tests):
+//! Every change to the store goes through here, in one place, so that the
+//! rules attached to changes hold whoever writes (the demo generator, an
+//! import, the tests, the write API to come):
 //!
-//! - `modified` only moves forward and is set on every change;
+//! - a change is one transaction with one *revision*, taken from a counter
+//!   row as its first statement ([`change`]); every object the change
+//!   writes, and every object whose JSON shows it, is stamped with it.
+//!   Caches, ETags and page tags key on the revision, never on `modified`,
+//!   which has one-second resolution;
+//! - `modified` (the published time) moves forward on every change and is
+//!   never set back (OParl 1.1, "modified": the time of the last change);
 //! - a change to an object also re-stamps every object whose JSON shows it:
 //!   the parents that embed it (transitively), the Organization whose
 //!   `membership` lists a Membership, and the Files and Locations whose
-//!   back-reference arrays name a deleted parent (digest §4.3, §12.3 item 15);
-//! - deletion keeps a tombstone, removes the object from the arrays that
-//!   embedded it (renumbering `AgendaItem.order`), and deletes the children
-//!   that exist only inside it.
+//!   back-reference arrays name a deleted parent (OParl 1.1 §3, embedded
+//!   objects and back-references; §2.8, deleted objects);
+//! - deletion keeps a tombstone, removes every reference to the object from
+//!   live objects (so no live object ever points at a tombstone), closes
+//!   the gaps in arrays (renumbering `AgendaItem.order`), and deletes the
+//!   children that exist only inside it;
+//! - stored values are normalised ([`Fields`]) on every path.
 //!
-//! Functions take `now` explicitly so callers (and tests) control time.
+//! Functions take the time to stamp explicitly so callers (and tests)
+//! control it; an import stamps the source's times.
 
-use super::read::{LinkRow, ObjectRow};
-use crate::db::schema::{file_content, link, object};
+use super::read::{self, LinkRow, ObjectRow};
+use crate::db::schema::{file_content, link, object, store_revision};
 use crate::db::{AnyConnection, DbError};
 use crate::model::{self, Kind, Shape, MEETING_AGENDA_ITEM, MEMBERSHIP_ORGANIZATION, RELS};
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-/// A new row of `object`. Its `fields` must be normalised
-/// ([`normalize_fields`]); bulk writers insert these directly.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = object, treat_none_as_default_value = false)]
+/// Run `f` as one change to the store: one transaction, one new revision.
+/// Nothing of it is visible before it returns Ok, and nothing stays when
+/// it fails.
+///
+/// The revision is taken first: on PostgreSQL the counter row stays locked
+/// until the commit, on SQLite the statement takes the write lock. Writers
+/// therefore commit in revision order, and every read inside the change
+/// (the next pk, the ids an import already knows) sees what the writer
+/// before it committed.
+pub fn change<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut Change<'_>) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    conn.transaction(|conn| {
+        diesel::update(store_revision::table.find(1i16))
+            .set(store_revision::value.eq(store_revision::value + 1))
+            .execute(conn)?;
+        let revision = read::revision(conn)?;
+        f(&mut Change { conn, revision })
+    })
+}
+
+/// An open change: the only handle through which objects, links and File
+/// bytes are written.
+pub struct Change<'c> {
+    conn: &'c mut AnyConnection,
+    revision: i64,
+}
+
+/// The stored values of an object: normalised JSON text. Only
+/// [`Fields::new`] makes one, so nothing reaches the store unnormalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields(String);
+
+impl Fields {
+    /// The normalised values of an object of this kind (see
+    /// [`normalize_fields`]).
+    pub fn new(kind: Kind, fields: &Map<String, Value>) -> Fields {
+        Fields(Value::Object(normalize_fields(kind, fields)).to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new row of `object`, before the write path stamps its revision.
+#[derive(Debug, Clone)]
 pub struct NewObject {
     pub pk: i64,
     pub kind: i16,
@@ -31,16 +85,30 @@ pub struct NewObject {
     pub created: i64,
     pub modified: i64,
     pub deleted: bool,
-    pub fields: String,
+    pub fields: Fields,
+}
+
+/// A row of `object` as written: a [`NewObject`] with its revision.
+#[derive(Insertable)]
+#[diesel(table_name = object, treat_none_as_default_value = false)]
+struct Stamped<'a> {
+    pk: i64,
+    kind: i16,
+    body_pk: Option<i64>,
+    created: i64,
+    modified: i64,
+    deleted: bool,
+    fields: &'a str,
+    revision: i64,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = link, treat_none_as_default_value = false)]
-pub(crate) struct NewLink {
-    pub from_pk: i64,
-    pub field: i16,
-    pub position: i32,
-    pub to_pk: i64,
+struct NewLink {
+    from_pk: i64,
+    field: i16,
+    position: i32,
+    to_pk: i64,
 }
 
 #[derive(Insertable)]
@@ -72,67 +140,11 @@ pub fn analyze(conn: &mut AnyConnection) -> Result<(), DbError> {
     Ok(())
 }
 
-/// The pk the next new object gets.
-pub fn next_pk(conn: &mut AnyConnection) -> Result<i64, DbError> {
-    let max: Option<i64> = object::table
-        .select(diesel::dsl::max(object::pk))
-        .first(conn)?;
-    Ok(max.unwrap_or(0) + 1)
-}
-
-/// Insert many objects at once (used by bulk writers; no re-stamping).
-pub fn insert_objects(conn: &mut AnyConnection, rows: &[NewObject]) -> Result<(), DbError> {
-    bulk_insert!(conn, object::table, rows, 500);
-    Ok(())
-}
-
-/// Insert many links at once (used by bulk writers; no re-stamping).
-pub fn insert_links(conn: &mut AnyConnection, rows: &[LinkRow]) -> Result<(), DbError> {
-    let rows: Vec<NewLink> = rows
-        .iter()
-        .map(|l| NewLink {
-            from_pk: l.from_pk,
-            field: l.field,
-            position: l.position,
-            to_pk: l.to_pk,
-        })
-        .collect();
-    bulk_insert!(conn, link::table, &rows, 1000);
-    Ok(())
-}
-
-/// Store the bytes of many Files at once.
-pub fn insert_file_contents(
-    conn: &mut AnyConnection,
-    files: &[(i64, Vec<u8>)],
-) -> Result<(), DbError> {
-    let rows: Vec<NewContent> = files
-        .iter()
-        .map(|(pk, bytes)| NewContent {
-            file_pk: *pk,
-            bytes,
-        })
-        .collect();
-    bulk_insert!(conn, file_content::table, &rows, 200);
-    Ok(())
-}
-
-/// Store the bytes of a File.
-pub fn insert_file_bytes(
-    conn: &mut AnyConnection,
-    file_pk: i64,
-    bytes: &[u8],
-) -> Result<(), DbError> {
-    diesel::insert_into(file_content::table)
-        .values(NewContent { file_pk, bytes })
-        .execute(conn)?;
-    Ok(())
-}
-
 /// The values an object stores: without nulls, empty strings and empty
-/// arrays (digest §8.2), and without the attributes the server derives from
-/// the store itself (ids, times, relations, lists, back-references), which a
-/// source may have sent. The renderer copies what is left as it is.
+/// arrays (OParl 1.1 §2.4: such values are left out), and without the
+/// attributes the server derives from the store itself (ids, times,
+/// relations, lists, back-references), which a source may have sent. The
+/// renderer copies what is left as it is.
 pub fn normalize_fields(kind: Kind, fields: &Map<String, Value>) -> Map<String, Value> {
     fields
         .iter()
@@ -167,220 +179,418 @@ fn is_derived(kind: Kind, key: &str) -> bool {
             .any(|r| r.target == kind && r.back.is_some_and(|(name, _)| name == key))
 }
 
-/// Make sure the System object exists; returns its pk.
-pub fn ensure_system(
-    conn: &mut AnyConnection,
-    fields: &Map<String, Value>,
-    now: i64,
-) -> Result<i64, DbError> {
-    if let Some(row) = super::read::system(conn)? {
-        return Ok(row.pk);
+impl Change<'_> {
+    /// The revision this change stamps.
+    pub fn revision(&self) -> i64 {
+        self.revision
     }
-    create(conn, Kind::System, None, fields, now)
-}
 
-/// Create one object; returns its pk. A Body belongs to itself.
-pub fn create(
-    conn: &mut AnyConnection,
-    kind: Kind,
-    body_pk: Option<i64>,
-    fields: &Map<String, Value>,
-    now: i64,
-) -> Result<i64, DbError> {
-    let pk = next_pk(conn)?;
-    let body_pk = if kind == Kind::Body {
-        Some(pk)
-    } else {
-        body_pk
-    };
-    insert_objects(
-        conn,
-        &[NewObject {
+    /// The connection, for reads inside the change and for the importer's
+    /// own bookkeeping tables, which the API does not publish. Objects,
+    /// links and File bytes are written only through the methods below.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        self.conn
+    }
+
+    /// Reserve `n` consecutive pks for new objects; returns the first.
+    ///
+    /// Only a change takes pks, and it holds the revision row (PostgreSQL)
+    /// or the write lock (SQLite) while it does, so a block is never shared
+    /// with another writer: two imports into one database cannot collide.
+    pub fn reserve_pks(&mut self, n: i64) -> Result<i64, DbError> {
+        use diesel::sql_types::BigInt;
+        #[derive(QueryableByName)]
+        struct Number {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let n = n.max(1);
+        Ok(match &mut *self.conn {
+            AnyConnection::Postgres(c) => {
+                let first = diesel::sql_query("SELECT nextval('object_pk_seq') AS n")
+                    .get_result::<Number>(c)?
+                    .n;
+                if n > 1 {
+                    diesel::sql_query("SELECT setval('object_pk_seq', $1) AS n")
+                        .bind::<BigInt, _>(first + n - 1)
+                        .get_result::<Number>(c)?;
+                }
+                first
+            }
+            AnyConnection::Sqlite(c) => {
+                diesel::sql_query("SELECT COALESCE(MAX(pk), 0) + 1 AS n FROM object")
+                    .get_result::<Number>(c)?
+                    .n
+            }
+        })
+    }
+
+    /// Insert new objects, stamped with this change's revision. Links and
+    /// parents are the caller's: a parent that already existed and now
+    /// shows one of them must be touched ([`Change::touch_with_ancestors`]).
+    pub fn insert_objects(&mut self, rows: &[NewObject]) -> Result<(), DbError> {
+        let stamped: Vec<Stamped> = rows
+            .iter()
+            .map(|r| Stamped {
+                pk: r.pk,
+                kind: r.kind,
+                body_pk: r.body_pk,
+                created: r.created,
+                modified: r.modified,
+                deleted: r.deleted,
+                fields: r.fields.as_str(),
+                revision: self.revision,
+            })
+            .collect();
+        bulk_insert!(&mut *self.conn, object::table, &stamped, 500);
+        Ok(())
+    }
+
+    /// Insert links out of objects this change created or overwrote.
+    pub fn insert_links(&mut self, rows: &[LinkRow]) -> Result<(), DbError> {
+        let rows: Vec<NewLink> = rows
+            .iter()
+            .map(|l| NewLink {
+                from_pk: l.from_pk,
+                field: l.field,
+                position: l.position,
+                to_pk: l.to_pk,
+            })
+            .collect();
+        bulk_insert!(&mut *self.conn, link::table, &rows, 1000);
+        Ok(())
+    }
+
+    /// Store the bytes of many new Files at once.
+    pub fn insert_file_contents(&mut self, files: &[(i64, Vec<u8>)]) -> Result<(), DbError> {
+        let rows: Vec<NewContent> = files
+            .iter()
+            .map(|(pk, bytes)| NewContent {
+                file_pk: *pk,
+                bytes,
+            })
+            .collect();
+        bulk_insert!(&mut *self.conn, file_content::table, &rows, 200);
+        Ok(())
+    }
+
+    /// Store (or replace) the bytes of a File. Its JSON now points at this
+    /// server, so it and what embeds it get this revision; whether its
+    /// `modified` moves is the caller's decision (an import keeps the
+    /// source's time for a File that arrives with its bytes).
+    pub fn store_file_bytes(&mut self, file_pk: i64, bytes: &[u8]) -> Result<(), DbError> {
+        diesel::delete(file_content::table.find(file_pk)).execute(self.conn)?;
+        diesel::insert_into(file_content::table)
+            .values(NewContent { file_pk, bytes })
+            .execute(self.conn)?;
+        let family = self.with_ancestors(file_pk)?;
+        self.stamp(&family)
+    }
+
+    /// Make sure the System object exists; returns its pk.
+    pub fn ensure_system(&mut self, fields: &Map<String, Value>, at: i64) -> Result<i64, DbError> {
+        if let Some(row) = read::system(self.conn)? {
+            return Ok(row.pk);
+        }
+        self.create(Kind::System, None, fields, at)
+    }
+
+    /// Create one object; returns its pk. A Body belongs to itself.
+    pub fn create(
+        &mut self,
+        kind: Kind,
+        body_pk: Option<i64>,
+        fields: &Map<String, Value>,
+        at: i64,
+    ) -> Result<i64, DbError> {
+        let pk = self.reserve_pks(1)?;
+        let body_pk = if kind == Kind::Body {
+            Some(pk)
+        } else {
+            body_pk
+        };
+        self.insert_objects(&[NewObject {
             pk,
             kind: kind.code(),
             body_pk,
-            created: now,
-            modified: now,
+            created: at,
+            modified: at,
             deleted: false,
-            fields: Value::Object(normalize_fields(kind, fields)).to_string(),
-        }],
-    )?;
-    Ok(pk)
-}
+            fields: Fields::new(kind, fields),
+        }])?;
+        Ok(pk)
+    }
 
-/// Append `to` to the relation `field` of `from` (an embedded child or a
-/// reference) and re-stamp everything whose JSON changed.
-pub fn add_link(
-    conn: &mut AnyConnection,
-    from: i64,
-    field: i16,
-    to: i64,
-    now: i64,
-) -> Result<(), DbError> {
-    let rel = model::rel_by_code(field).expect("known relation code");
-    let next: Option<i32> = link::table
-        .filter(link::from_pk.eq(from))
-        .filter(link::field.eq(field))
-        .select(diesel::dsl::max(link::position))
-        .first(conn)?;
-    let position = match rel.shape {
-        Shape::Ref | Shape::Embed => {
-            // A single-valued relation: replace what was there.
+    /// Append `to` to the relation `field` of `from` (an embedded child or a
+    /// reference) and re-stamp everything whose JSON changed.
+    pub fn add_link(&mut self, from: i64, field: i16, to: i64, at: i64) -> Result<(), DbError> {
+        let rel = model::rel_by_code(field).expect("a relation code of model::RELS");
+        let next: Option<i32> = link::table
+            .filter(link::from_pk.eq(from))
+            .filter(link::field.eq(field))
+            .select(diesel::dsl::max(link::position))
+            .first(self.conn)?;
+        let position = match rel.shape {
+            Shape::Ref | Shape::Embed => {
+                // A single-valued relation: replace what was there.
+                diesel::delete(
+                    link::table
+                        .filter(link::from_pk.eq(from))
+                        .filter(link::field.eq(field)),
+                )
+                .execute(self.conn)?;
+                0
+            }
+            Shape::Refs | Shape::Embeds => next.map_or(0, |p| p + 1),
+        };
+        diesel::insert_into(link::table)
+            .values(NewLink {
+                from_pk: from,
+                field,
+                position,
+                to_pk: to,
+            })
+            .execute(self.conn)?;
+        self.touch_with_ancestors(from, at)?;
+        if shows_on_target(field) {
+            // The target now shows a back-reference (or Organization.membership
+            // grew): its JSON changed too.
+            self.touch_with_ancestors(to, at)?;
+        }
+        Ok(())
+    }
+
+    /// Replace the plain values of an object and re-stamp it and its parents.
+    pub fn update_fields(
+        &mut self,
+        pk: i64,
+        fields: &Map<String, Value>,
+        at: i64,
+    ) -> Result<(), DbError> {
+        let head = read::head(self.conn, pk)?.ok_or(diesel::result::Error::NotFound)?;
+        let kind = Kind::from_code(head.kind).ok_or(diesel::result::Error::NotFound)?;
+        diesel::update(object::table.find(pk))
+            .set(object::fields.eq(Fields::new(kind, fields).as_str()))
+            .execute(self.conn)?;
+        self.touch_with_ancestors(pk, at)
+    }
+
+    /// Overwrite an object's row with what an import found (the caller
+    /// decides the times and touches what shows it); a deleted object comes
+    /// back to life.
+    pub fn overwrite(
+        &mut self,
+        pk: i64,
+        body_pk: Option<i64>,
+        created: i64,
+        modified: i64,
+        fields: &Fields,
+    ) -> Result<(), DbError> {
+        diesel::update(object::table.find(pk))
+            .set((
+                object::body_pk.eq(body_pk),
+                object::created.eq(created),
+                object::modified.eq(modified),
+                object::deleted.eq(false),
+                object::fields.eq(fields.as_str()),
+                object::revision.eq(self.revision),
+            ))
+            .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Remove every link out of an object that this change overwrites (the
+    /// caller then inserts the new ones).
+    pub fn remove_links_from(&mut self, pk: i64) -> Result<(), DbError> {
+        diesel::delete(link::table.filter(link::from_pk.eq(pk))).execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Forget the stored bytes of a File that this change overwrites.
+    pub fn remove_file_bytes(&mut self, pk: i64) -> Result<(), DbError> {
+        diesel::delete(file_content::table.find(pk)).execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Delete an object: it stays as a tombstone with `modified` = `at`
+    /// (never earlier than it was). Every live object that referred to it
+    /// loses the reference and is re-stamped (OParl 1.1 §2.8: a deleted
+    /// object is embedded nowhere; and we publish no reference to one, so a
+    /// harvester never fetches a tombstone where it expects an object).
+    /// Returns false when it was deleted already.
+    pub fn delete(&mut self, pk: i64, at: i64) -> Result<bool, DbError> {
+        let Some(row) = read::object(self.conn, pk)? else {
+            return Err(DbError::Query(diesel::result::Error::NotFound));
+        };
+        if row.deleted {
+            return Ok(false);
+        }
+        // Everything whose JSON shows this object changes with its deletion.
+        self.touch_with_ancestors(pk, at)?;
+        self.touch_dependents(&row, at)?;
+        diesel::update(object::table.find(pk))
+            .set((
+                object::deleted.eq(true),
+                object::modified.eq(at.max(row.modified)),
+                object::revision.eq(self.revision),
+            ))
+            .execute(self.conn)?;
+        self.remove_references_to(pk, at)?;
+        // Children that exist only inside this object go with it.
+        let owned: Vec<i64> = self
+            .embedded_children(pk)?
+            .into_iter()
+            .filter(|(_, kind)| model::owned_by_parent(*kind))
+            .map(|(child, _)| child)
+            .collect();
+        for child in owned {
+            self.delete(child, at)?;
+        }
+        Ok(true)
+    }
+
+    /// Stamp the object and every live object that embeds it, transitively:
+    /// this revision, and `modified` = `at` where it was earlier.
+    pub fn touch_with_ancestors(&mut self, pk: i64, at: i64) -> Result<(), DbError> {
+        let family = self.with_ancestors(pk)?;
+        self.stamp(&family)?;
+        diesel::update(
+            object::table
+                .filter(object::pk.eq_any(&family))
+                .filter(object::deleted.eq(false))
+                .filter(object::modified.lt(at)),
+        )
+        .set(object::modified.eq(at))
+        .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// The object and every live object that embeds it, transitively.
+    fn with_ancestors(&mut self, pk: i64) -> Result<Vec<i64>, DbError> {
+        let mut todo = vec![pk];
+        let mut seen = Vec::new();
+        while let Some(pk) = todo.pop() {
+            if seen.contains(&pk) {
+                continue;
+            }
+            seen.push(pk);
+            todo.extend(self.embedding_parents(pk)?);
+        }
+        Ok(seen)
+    }
+
+    /// Give these live objects this change's revision.
+    fn stamp(&mut self, pks: &[i64]) -> Result<(), DbError> {
+        diesel::update(
+            object::table
+                .filter(object::pk.eq_any(pks))
+                .filter(object::deleted.eq(false)),
+        )
+        .set(object::revision.eq(self.revision))
+        .execute(self.conn)?;
+        Ok(())
+    }
+
+    /// Re-stamp the objects whose derived JSON names this one: the
+    /// Organizations of a Membership, and the Files and Locations it embeds
+    /// (their back-reference arrays list it).
+    fn touch_dependents(&mut self, row: &ObjectRow, at: i64) -> Result<(), DbError> {
+        let mut targets: Vec<i64> = Vec::new();
+        if row.kind == Kind::Membership.code() {
+            targets.extend(
+                link::table
+                    .filter(link::from_pk.eq(row.pk))
+                    .filter(link::field.eq(MEMBERSHIP_ORGANIZATION))
+                    .select(link::to_pk)
+                    .load::<i64>(self.conn)?,
+            );
+        }
+        targets.extend(
+            self.embedded_children(row.pk)?
+                .into_iter()
+                .filter(|(_, kind)| matches!(kind, Kind::File | Kind::Location))
+                .map(|(child, _)| child),
+        );
+        for pk in targets {
+            self.touch_with_ancestors(pk, at)?;
+        }
+        Ok(())
+    }
+
+    /// The live objects that embed this one.
+    fn embedding_parents(&mut self, pk: i64) -> Result<Vec<i64>, DbError> {
+        Ok(link::table
+            .inner_join(object::table.on(object::pk.eq(link::from_pk)))
+            .filter(link::to_pk.eq(pk))
+            .filter(link::field.eq_any(embedding_codes()))
+            .filter(object::deleted.eq(false))
+            .select(link::from_pk)
+            .load(self.conn)?)
+    }
+
+    /// The objects embedded in this one, with their kinds.
+    fn embedded_children(&mut self, pk: i64) -> Result<Vec<(i64, Kind)>, DbError> {
+        let rows: Vec<(i16, i64)> = link::table
+            .filter(link::from_pk.eq(pk))
+            .filter(link::field.eq_any(embedding_codes()))
+            .select((link::field, link::to_pk))
+            .load(self.conn)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(field, to)| Some((to, model::rel_by_code(field)?.target)))
+            .collect())
+    }
+
+    /// Take a deleted object out of every field and array that embedded or
+    /// referred to it and close the gap, so positions stay 0..n-1. Live
+    /// objects that referred to it, and agenda items whose position (their
+    /// `order`) moved, are re-stamped; embedding parents were already.
+    fn remove_references_to(&mut self, pk: i64, at: i64) -> Result<(), DbError> {
+        let slots: Vec<(i64, i16)> = link::table
+            .filter(link::to_pk.eq(pk))
+            .select((link::from_pk, link::field))
+            .distinct()
+            .load(self.conn)?;
+        for (from, field) in slots {
             diesel::delete(
                 link::table
                     .filter(link::from_pk.eq(from))
-                    .filter(link::field.eq(field)),
+                    .filter(link::field.eq(field))
+                    .filter(link::to_pk.eq(pk)),
             )
-            .execute(conn)?;
-            0
+            .execute(self.conn)?;
+            let rest: Vec<LinkRow> = link::table
+                .filter(link::from_pk.eq(from))
+                .filter(link::field.eq(field))
+                .order(link::position.asc())
+                .select(LinkRow::as_select())
+                .load(self.conn)?;
+            for (index, l) in rest.iter().enumerate() {
+                let index = index as i32;
+                if l.position == index {
+                    continue;
+                }
+                diesel::update(link::table.find((from, field, l.position)))
+                    .set(link::position.eq(index))
+                    .execute(self.conn)?;
+                if field == MEETING_AGENDA_ITEM {
+                    self.touch_with_ancestors(l.to_pk, at)?;
+                }
+            }
+            let embedding = model::rel_by_code(field).is_some_and(|r| r.shape.is_embedding());
+            if !embedding {
+                self.touch_with_ancestors(from, at)?;
+            }
         }
-        Shape::Refs | Shape::Embeds => next.map_or(0, |p| p + 1),
-    };
-    diesel::insert_into(link::table)
-        .values(NewLink {
-            from_pk: from,
-            field,
-            position,
-            to_pk: to,
-        })
-        .execute(conn)?;
-    let mut changed = vec![from];
-    if rel.back.is_some() || field == MEMBERSHIP_ORGANIZATION {
-        // The target now shows a back-reference (or Organization.membership
-        // grew): its JSON changed too.
-        changed.push(to);
+        Ok(())
     }
-    for pk in changed {
-        touch_with_ancestors(conn, pk, now)?;
-    }
-    Ok(())
 }
 
-/// Replace the plain values of an object and re-stamp it and its parents.
-pub fn update_fields(
-    conn: &mut AnyConnection,
-    pk: i64,
-    fields: &Map<String, Value>,
-    now: i64,
-) -> Result<(), DbError> {
-    diesel::update(object::table.find(pk))
-        .set(object::fields.eq(Value::Object(fields.clone()).to_string()))
-        .execute(conn)?;
-    touch_with_ancestors(conn, pk, now)
-}
-
-/// Overwrite an object's row with what an import found (the caller decides
-/// the times); a deleted object comes back to life.
-pub fn overwrite(
-    conn: &mut AnyConnection,
-    pk: i64,
-    body_pk: Option<i64>,
-    created: i64,
-    modified: i64,
-    fields: &str,
-) -> Result<(), DbError> {
-    diesel::update(object::table.find(pk))
-        .set((
-            object::body_pk.eq(body_pk),
-            object::created.eq(created),
-            object::modified.eq(modified),
-            object::deleted.eq(false),
-            object::fields.eq(fields),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Remove every link out of an object (an import then inserts the new ones).
-pub fn remove_links_from(conn: &mut AnyConnection, pk: i64) -> Result<(), DbError> {
-    diesel::delete(link::table.filter(link::from_pk.eq(pk))).execute(conn)?;
-    Ok(())
-}
-
-/// Forget the stored bytes of a File.
-pub fn remove_file_bytes(conn: &mut AnyConnection, pk: i64) -> Result<(), DbError> {
-    diesel::delete(file_content::table.find(pk)).execute(conn)?;
-    Ok(())
-}
-
-/// Delete an object: it stays as a tombstone with `modified` = `now`.
-/// Returns false when it was deleted already.
-pub fn delete(conn: &mut AnyConnection, pk: i64, now: i64) -> Result<bool, DbError> {
-    let Some(row) = super::read::object(conn, pk)? else {
-        return Err(DbError::Query(diesel::result::Error::NotFound));
-    };
-    if row.deleted {
-        return Ok(false);
-    }
-    // Everything whose JSON shows this object changes with its deletion.
-    touch_with_ancestors(conn, pk, now)?;
-    touch_dependents(conn, &row, now)?;
-    diesel::update(object::table.find(pk))
-        .set((
-            object::deleted.eq(true),
-            object::modified.eq(now.max(row.modified)),
-        ))
-        .execute(conn)?;
-    remove_from_parents(conn, pk, now)?;
-    // Children that exist only inside this object go with it.
-    let owned: Vec<i64> = embedded_children(conn, pk)?
-        .into_iter()
-        .filter(|(_, kind)| model::owned_by_parent(*kind))
-        .map(|(child, _)| child)
-        .collect();
-    for child in owned {
-        delete(conn, child, now)?;
-    }
-    Ok(true)
-}
-
-/// Set `modified` to `now` (never backwards) on the object and on every live
-/// object that embeds it, transitively.
-pub fn touch_with_ancestors(conn: &mut AnyConnection, pk: i64, now: i64) -> Result<(), DbError> {
-    let mut todo = vec![pk];
-    let mut seen = Vec::new();
-    while let Some(pk) = todo.pop() {
-        if seen.contains(&pk) {
-            continue;
-        }
-        seen.push(pk);
-        todo.extend(embedding_parents(conn, pk)?);
-    }
-    diesel::update(
-        object::table
-            .filter(object::pk.eq_any(&seen))
-            .filter(object::deleted.eq(false))
-            .filter(object::modified.lt(now)),
-    )
-    .set(object::modified.eq(now))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Re-stamp the objects whose derived JSON names this one: the Organizations
-/// of a Membership, and the Files and Locations it embeds (their
-/// back-reference arrays list it).
-fn touch_dependents(conn: &mut AnyConnection, row: &ObjectRow, now: i64) -> Result<(), DbError> {
-    let mut targets: Vec<i64> = Vec::new();
-    if row.kind() == Kind::Membership {
-        targets.extend(
-            link::table
-                .filter(link::from_pk.eq(row.pk))
-                .filter(link::field.eq(MEMBERSHIP_ORGANIZATION))
-                .select(link::to_pk)
-                .load::<i64>(conn)?,
-        );
-    }
-    targets.extend(
-        embedded_children(conn, row.pk)?
-            .into_iter()
-            .filter(|(_, kind)| matches!(kind, Kind::File | Kind::Location))
-            .map(|(child, _)| child),
-    );
-    for pk in targets {
-        touch_with_ancestors(conn, pk, now)?;
-    }
-    Ok(())
+/// Relations whose target shows them (back-references, and
+/// Organization.membership): adding or removing one changes the target's
+/// JSON too.
+pub fn shows_on_target(field: i16) -> bool {
+    model::rel_by_code(field).is_some_and(|r| r.back.is_some()) || field == MEMBERSHIP_ORGANIZATION
 }
 
 fn embedding_codes() -> Vec<i16> {
@@ -388,67 +598,4 @@ fn embedding_codes() -> Vec<i16> {
         .filter(|r| r.shape.is_embedding())
         .map(|r| r.code)
         .collect()
-}
-
-/// The live objects that embed this one.
-fn embedding_parents(conn: &mut AnyConnection, pk: i64) -> Result<Vec<i64>, DbError> {
-    Ok(link::table
-        .inner_join(object::table.on(object::pk.eq(link::from_pk)))
-        .filter(link::to_pk.eq(pk))
-        .filter(link::field.eq_any(embedding_codes()))
-        .filter(object::deleted.eq(false))
-        .select(link::from_pk)
-        .load(conn)?)
-}
-
-/// The objects embedded in this one, with their kinds.
-fn embedded_children(conn: &mut AnyConnection, pk: i64) -> Result<Vec<(i64, Kind)>, DbError> {
-    let rows: Vec<(i16, i64)> = link::table
-        .filter(link::from_pk.eq(pk))
-        .filter(link::field.eq_any(embedding_codes()))
-        .select((link::field, link::to_pk))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(field, to)| (to, RELS[field as usize].target))
-        .collect())
-}
-
-/// Take a deleted object out of every array or field that embedded it and
-/// close the gap, so positions stay 0..n-1. Agenda items whose position (their
-/// `order`) moved are re-stamped.
-fn remove_from_parents(conn: &mut AnyConnection, pk: i64, now: i64) -> Result<(), DbError> {
-    let slots: Vec<(i64, i16)> = link::table
-        .filter(link::to_pk.eq(pk))
-        .filter(link::field.eq_any(embedding_codes()))
-        .select((link::from_pk, link::field))
-        .load(conn)?;
-    for (from, field) in slots {
-        diesel::delete(
-            link::table
-                .filter(link::from_pk.eq(from))
-                .filter(link::field.eq(field))
-                .filter(link::to_pk.eq(pk)),
-        )
-        .execute(conn)?;
-        let rest: Vec<LinkRow> = link::table
-            .filter(link::from_pk.eq(from))
-            .filter(link::field.eq(field))
-            .order(link::position.asc())
-            .select(LinkRow::as_select())
-            .load(conn)?;
-        for (index, l) in rest.iter().enumerate() {
-            let index = index as i32;
-            if l.position == index {
-                continue;
-            }
-            diesel::update(link::table.find((from, field, l.position)))
-                .set(link::position.eq(index))
-                .execute(conn)?;
-            if field == MEETING_AGENDA_ITEM {
-                touch_with_ancestors(conn, l.to_pk, now)?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -58,7 +58,10 @@ async fn json_from(state: &Arc<AppState>, url: &str) -> Value {
 fn rename(app: &TestApp, url: &str, name: &str, modified: i64) {
     let mut fields = serde_json::Map::new();
     fields.insert("name".into(), name.into());
-    write::update_fields(&mut app.conn(), pk_of(url), &fields, modified).unwrap();
+    write::change(&mut app.conn(), |c| {
+        c.update_fields(pk_of(url), &fields, modified)
+    })
+    .unwrap();
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! with modified_since, never embedded, and every parent re-stamped.
 
 use crate::support::*;
-use oparl::store::write;
 use oparl::time::format_datetime;
 use serde_json::{json, Value};
 
@@ -36,7 +35,7 @@ fn a_deleted_object_is_a_tombstone_listed_only_with_modified_since() {
         let paper = app.json(papers).await["data"][2].clone();
         let id = paper["id"].as_str().unwrap();
         let now = oparl::time::now() + 10;
-        assert!(write::delete(&mut app.conn(), pk_of(id), now).unwrap());
+        assert!(app.delete(pk_of(id), now));
 
         let tomb = app.get(id).await;
         assert_eq!(tomb.status, 200, "a deleted object answers 200");
@@ -98,7 +97,7 @@ fn deleting_an_embedded_object_removes_it_and_restamps_every_parent() {
         let items = meeting["agendaItem"].as_array().unwrap().clone();
         let victim = &items[1];
         let now = oparl::time::now() + 20;
-        write::delete(&mut app.conn(), pk_of(victim["id"].as_str().unwrap()), now).unwrap();
+        app.delete(pk_of(victim["id"].as_str().unwrap()), now);
 
         let after = app.json(meeting["id"].as_str().unwrap()).await;
         assert_eq!(
@@ -146,7 +145,7 @@ fn deleting_an_embedded_object_removes_it_and_restamps_every_parent() {
         let (held, item) = found.expect("the demo has resolution files");
         let file = item["resolutionFile"].clone();
         let later = now + 5;
-        write::delete(&mut app.conn(), pk_of(file["id"].as_str().unwrap()), later).unwrap();
+        app.delete(pk_of(file["id"].as_str().unwrap()), later);
         let item_after = app.json(item["id"].as_str().unwrap()).await;
         assert!(item_after.get("resolutionFile").is_none());
         assert_eq!(item_after["modified"], format_datetime(later));

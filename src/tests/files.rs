@@ -56,24 +56,19 @@ fn size_and_checksum_match_the_bytes_served() {
 fn umlauts_survive_in_the_download_filename() {
     each_backend(false, |app| async move {
         let mut conn = app.conn();
-        let body = write::create(
-            &mut conn,
-            oparl::model::Kind::Body,
-            None,
-            &Default::default(),
-            1_000,
-        )
-        .unwrap();
         let fields = serde_json::json!({ "name": "Übersicht Straßenbäume", "fileName": "Übersicht Straßenbäume.pdf", "mimeType": "application/pdf" });
-        let file = write::create(
-            &mut conn,
-            oparl::model::Kind::File,
-            Some(body),
-            fields.as_object().unwrap(),
-            1_000,
-        )
+        let file = write::change(&mut conn, |c| {
+            let body = c.create(oparl::model::Kind::Body, None, &Default::default(), 1_000)?;
+            let file = c.create(
+                oparl::model::Kind::File,
+                Some(body),
+                fields.as_object().unwrap(),
+                1_000,
+            )?;
+            c.store_file_bytes(file, b"%PDF-1.4 test")?;
+            Ok(file)
+        })
         .unwrap();
-        write::insert_file_bytes(&mut conn, file, b"%PDF-1.4 test").unwrap();
         drop(conn);
         let answer = app.get(&format!("{BASE}/file/{file}/download")).await;
         assert_eq!(
@@ -152,11 +147,9 @@ fn conditional_and_range_requests() {
 fn a_deleted_file_is_gone_but_its_object_is_a_tombstone() {
     each_backend(true, |app| async move {
         let file = some_files(&app).await.remove(3);
-        write::delete(
-            &mut app.conn(),
-            pk_of(file["id"].as_str().unwrap()),
-            oparl::time::now(),
-        )
+        write::change(&mut app.conn(), |c| {
+            c.delete(pk_of(file["id"].as_str().unwrap()), oparl::time::now())
+        })
         .unwrap();
         for key in ["accessUrl", "downloadUrl"] {
             let answer = app.get(file[key].as_str().unwrap()).await;

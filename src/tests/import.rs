@@ -338,23 +338,26 @@ fn a_mirror_of_this_server_is_lossless_and_follows_changes() {
                     serde_json::from_str(&read::object(&mut conn, edited).unwrap().unwrap().fields)
                         .unwrap();
                 fields.insert("name".into(), "Geänderter Titel".into());
-                write::update_fields(&mut conn, edited, &fields, t).unwrap();
                 let mut paper = Map::new();
                 paper.insert("name".into(), "Neue Vorlage".into());
                 paper.insert("reference".into(), "2026/999".into());
-                let new = write::create(&mut conn, Kind::Paper, Some(body), &paper, t).unwrap();
                 let mut file = Map::new();
                 file.insert("name".into(), "Vorlage 2026/999".into());
                 file.insert("accessUrl".into(), "https://files.example/999.pdf".into());
-                let file = write::create(&mut conn, Kind::File, Some(body), &file, t).unwrap();
                 let main_file = oparl::model::rel(Kind::Paper, "mainFile").code;
-                write::add_link(&mut conn, new, main_file, file, t).unwrap();
+                write::change(&mut conn, |c| {
+                    c.update_fields(edited, &fields, t)?;
+                    let new = c.create(Kind::Paper, Some(body), &paper, t)?;
+                    let file = c.create(Kind::File, Some(body), &file, t)?;
+                    c.add_link(new, main_file, file, t)
+                })
+                .unwrap();
             }
             let agenda_item = live(Kind::AgendaItem, 5);
             let paper = live(Kind::Paper, 7);
             let person = live(Kind::Person, 2);
             for pk in [agenda_item, paper, person] {
-                assert!(write::delete(&mut a.conn(), pk, t).unwrap());
+                assert!(write::change(&mut a.conn(), |c| c.delete(pk, t)).unwrap());
             }
 
             // An incremental run brings B level again, deletions included.
@@ -596,7 +599,7 @@ fn a_flaky_endpoint_is_retried_loops_are_caught_and_full_runs_find_vanished_obje
                 .select(object::pk)
                 .first(&mut *a.conn())
                 .unwrap();
-            assert!(write::delete(&mut a.conn(), paper, oparl::time::now()).unwrap());
+            assert!(write::change(&mut a.conn(), |c| c.delete(paper, oparl::time::now())).unwrap());
             let mut full = options(&a_base);
             full.full = true;
             let (outcome, report) = import(&b, full).await.unwrap();

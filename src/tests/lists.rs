@@ -132,14 +132,17 @@ fn a_walk_under_change_sees_every_lasting_object_exactly_once() {
             let mut conn = app.conn();
             let mut fields = Map::new();
             fields.insert("name".into(), format!("Nachtrag {round}").into());
-            write::create(&mut conn, Kind::Paper, Some(body_pk), &fields, now + round).unwrap();
+            write::change(&mut conn, |c| {
+                c.create(Kind::Paper, Some(body_pk), &fields, now + round)
+            })
+            .unwrap();
             let ids: Vec<&String> = before.iter().filter(|id| !removed.contains(*id)).collect();
             for pick in [
                 ids.len() - 1 - (round as usize * 7) % (ids.len() / 2),
                 (round as usize * 13) % (ids.len() / 2),
             ] {
                 let id = ids[pick].clone();
-                write::delete(&mut conn, pk_of(&id), now + round).unwrap();
+                write::change(&mut conn, |c| c.delete(pk_of(&id), now + round)).unwrap();
                 removed.insert(id);
             }
             round += 1;

@@ -186,8 +186,10 @@ impl TestApp {
             if seed_demo {
                 demo::generate(&mut conn, DemoOptions::default()).unwrap();
             } else {
-                oparl::store::write::ensure_system(&mut conn, &Default::default(), 1_000_000_000)
-                    .unwrap();
+                oparl::store::write::change(&mut conn, |c| {
+                    c.ensure_system(&Default::default(), 1_000_000_000)
+                })
+                .unwrap();
             }
         }
         let state = Arc::new(AppState::new(
@@ -268,6 +270,14 @@ impl TestApp {
             );
         }
         out
+    }
+}
+
+impl TestApp {
+    /// Delete an object through the write path, as one change; false when
+    /// it was deleted already.
+    pub fn delete(&self, pk: i64, at: i64) -> bool {
+        oparl::store::write::change(&mut self.conn(), |c| c.delete(pk, at)).unwrap()
     }
 }
 

@@ -1,0 +1,5 @@
+DROP INDEX object_list;
+CREATE INDEX object_list ON object (kind, body_pk, deleted, pk) INCLUDE (created, modified);
+DROP SEQUENCE object_pk_seq;
+ALTER TABLE object DROP COLUMN revision;
+DROP TABLE store_revision;
