@@ -90,6 +90,9 @@ pub const RULES: &[Rule] = &[
     r(80, Must, "Person.location names the same Location as Person.locationObject"),
     r(81, Should, "Person.gender is a lowercase English word"),
     r(84, Should, "Meeting.meetingState is terminiert, eingeladen or durchgeführt"),
+    // Beyond the spec's list: what a harvester needs so that following a
+    // reference never lands on a tombstone where an object is expected.
+    r(88, Should, "live objects do not refer to deleted objects"),
 ];
 
 /// The rule with this number.

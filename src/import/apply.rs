@@ -281,7 +281,10 @@ impl<'a> Applier<'a> {
     }
 
     /// The links of a staged object that can be published: targets that
-    /// exist and have the right type; deleted objects are never embedded.
+    /// exist, are live and have the right type. A deleted object is never
+    /// embedded (OParl 1.1 §2.8), and we never publish a reference to one
+    /// either (a harvester that follows it gets a tombstone where it expects
+    /// an object): a source that serves one is repaired.
     fn links(&mut self, i: usize) -> Vec<LinkRow> {
         let s = &self.stage.objects[i];
         let mut out = Vec::with_capacity(s.links.len());
@@ -289,7 +292,12 @@ impl<'a> Applier<'a> {
             let rel = &RELS[l.field as usize];
             match self.target(&l.to) {
                 Some((to_pk, kind, deleted)) if kind == rel.target => {
-                    if deleted && rel.shape.is_embedding() {
+                    if deleted {
+                        self.report.repair(
+                            Repair::ReferenceToDeleted,
+                            &s.place.child(rel.name),
+                            &l.to,
+                        );
                         continue;
                     }
                     out.push(LinkRow {

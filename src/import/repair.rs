@@ -30,6 +30,7 @@ pub enum Repair {
     VanishedWithoutTombstone,
     OrphanedChildDeleted,
     DanglingReference,
+    ReferenceToDeleted,
     WrongTargetType,
     UnknownBody,
     TombstoneWithoutBody,
@@ -63,6 +64,7 @@ impl Repair {
                 "embedded object dropped by its parent without a tombstone"
             }
             Repair::DanglingReference => "reference to an object the source never served (dropped)",
+            Repair::ReferenceToDeleted => "reference from a live object to a deleted one (dropped)",
             Repair::WrongTargetType => "reference to an object of the wrong type (dropped)",
             Repair::UnknownBody => "body unknown (taken from the only Body)",
             Repair::TombstoneWithoutBody => {

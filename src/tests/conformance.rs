@@ -1,6 +1,6 @@
 //! `oparl check` against this server (no findings on the demo city, on both
-//! backends), against a deliberately broken copy of it (every planted fault
-//! is caught), and against a real vendor's crawl (its known defects are
+//! backends, which also shows that no live object refers to a deleted one),
+//! against a deliberately broken copy of it (every planted fault is caught), and against a real vendor's crawl (its known defects are
 //! reported).
 
 use crate::fixtures::{edit_json, serve_api, serve_huertgenwald};
@@ -49,12 +49,23 @@ fn the_demo_city_passes_with_no_findings() {
 #[test]
 fn every_planted_fault_is_caught() {
     let app = TestApp::new(TestStore::new(BackendKind::Sqlite), true);
+    let deleted_consultation = {
+        use diesel::prelude::*;
+        use oparl::db::schema::object;
+        let pk: i64 = object::table
+            .filter(object::kind.eq(oparl::model::Kind::Consultation.code()))
+            .filter(object::deleted.eq(true))
+            .select(object::pk)
+            .first(&mut *app.conn())
+            .unwrap();
+        format!("/consultation/{pk}")
+    };
     let fault: Arc<
         dyn Fn(&str, &str, &mut hyper::Response<http_body_util::Full<bytes::Bytes>>) + Send + Sync,
     > = Arc::new(
-        |path: &str,
-         query: &str,
-         answer: &mut hyper::Response<http_body_util::Full<bytes::Bytes>>| {
+        move |path: &str,
+              query: &str,
+              answer: &mut hyper::Response<http_body_util::Full<bytes::Bytes>>| {
             let plain_page = query.is_empty();
             let second_page = query.starts_with("after=");
             if path.ends_with("/body/3/paper") && plain_page {
@@ -100,6 +111,12 @@ fn every_planted_fault_is_caught() {
                         .as_str()
                         .unwrap()
                         .replace("/membership/", "/organization/9"))
+                });
+            } else if path.ends_with("/body/3/agenda-item") && plain_page {
+                edit_json(answer, |v| {
+                    let own = v["data"][0]["id"].as_str().unwrap();
+                    let base = own.split("/agenda-item/").next().unwrap();
+                    v["data"][0]["consultation"] = json!(format!("{base}{deleted_consultation}"));
                 });
             } else if path.ends_with("/body/3/file") && plain_page {
                 edit_json(answer, |v| {
@@ -149,6 +166,7 @@ fn every_planted_fault_is_caught() {
     expect(16, "/legislative-term/", "a Z date-time");
     expect(45, "/body/3/membership", "a dangling reference");
     expect(64, "/file/", "a wrong checksum");
+    expect(88, "/body/3/agenda-item", "a reference to a deleted object");
     assert!(report.exit_code(false) != 0);
     assert!(report
         .findings

@@ -479,7 +479,10 @@ fn origin_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Every reference of ours resolves to an object of the expected type.
+/// Every reference of ours resolves to an object of the expected type, and
+/// to a live one: references are collected from live objects only (a
+/// tombstone's attributes are not checked), and a harvester that follows one
+/// to a tombstone finds no object where it expects one (rule 88).
 fn check_reference_types(ctx: &Ctx, origin: &str) {
     let c = ctx.collected.lock().unwrap();
     let prefix = ctx.version().prefix();
@@ -492,6 +495,14 @@ fn check_reference_types(ctx: &Ctx, origin: &str) {
         }
         match c.fetched.get(&r.target) {
             Some(Some(v)) => {
+                if v["deleted"] == Value::Bool(true) {
+                    ctx.add(
+                        88,
+                        &r.url,
+                        &r.path,
+                        format!("{} is a deleted {}", r.target, r.type_name),
+                    );
+                }
                 let expected = format!("{prefix}{}", r.type_name);
                 if v["type"].as_str() != Some(&expected) {
                     ctx.add(
