@@ -8,6 +8,7 @@ mod api_errors;
 mod caching;
 mod conformance;
 mod deletion;
+mod exactness;
 mod files;
 mod filters;
 mod import;

@@ -1,6 +1,6 @@
 //! A full walk from the System URL: every list yields exactly what the store
 //! holds for it, every object of every kind is reached, and every URL in
-//! every answer resolves.
+//! every answer resolves, to a live object where it names one.
 
 use crate::support::*;
 use diesel::prelude::*;
@@ -160,7 +160,9 @@ fn full_walk_reaches_every_object_and_every_url_resolves() {
                 kind.name()
             );
         }
-        // Every URL in every answer resolves.
+        // Every URL in every answer resolves, and never to a tombstone: the
+        // walk met live objects only, and a live object refers to no
+        // deleted one (the demo deletes objects of several kinds).
         assert!(urls.len() > 10_000, "only {} URLs", urls.len());
         for url in &urls {
             let answer = app.get(url).await;
@@ -170,6 +172,14 @@ fn full_walk_reaches_every_object_and_every_url_resolves() {
                 "[{}] {url} does not resolve",
                 app.label()
             );
+            if answer.header("content-type") == Some("application/json; charset=utf-8") {
+                assert_ne!(
+                    answer.json()["deleted"],
+                    true,
+                    "[{}] a live object refers to the deleted {url}",
+                    app.label()
+                );
+            }
         }
     });
 }
