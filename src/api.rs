@@ -4,6 +4,7 @@
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
 pub mod cache;
+pub mod changes;
 pub mod error;
 pub mod files;
 pub mod http_cache;
@@ -169,6 +170,13 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     let outcome = match route {
         Route::FileContent(pk, disposition) => {
             return files::serve(state, pk, disposition, req.headers()).await
+        }
+        Route::Changes => {
+            let q = changes::ChangesQuery::parse(query.as_deref())?;
+            run(&state.db, move |conn| {
+                changes::page(conn, &st, &q, &conditions)
+            })
+            .await?
         }
         // Answered on this thread when every object it shows is cached
         // (see `Db::inline`); otherwise, or on PostgreSQL, on a blocking

@@ -111,6 +111,17 @@ impl Kind {
 pub const TYPE_PREFIX: &str = "https://schema.oparl.org/1.1/";
 /// The value of `System.oparlVersion`.
 pub const OPARL_VERSION: &str = "https://schema.oparl.org/1.1/";
+/// The prefix of the properties this server adds to OParl objects and
+/// pages, e.g. `server:revision` (OParl 1.1 §3 allows vendor-specific
+/// properties with a vendor prefix). A source's properties with this prefix
+/// are this server's own and never stored.
+pub const VENDOR_PREFIX: &str = "server:";
+/// `server:changes`: on the System and each Body, the URL of the change feed.
+pub const CHANGES_PROPERTY: &str = "server:changes";
+/// `server:revision`: on each feed entry its revision, on a feed page the
+/// store's revision the page was read at.
+pub const REVISION_PROPERTY: &str = "server:revision";
+
 /// The `type` of the Error object.
 pub const ERROR_TYPE: &str = "https://schema.oparl.org/1.1/Error";
 

@@ -323,6 +323,8 @@ impl Renderer<'_> {
                 for (name, kind) in BODY_LISTS {
                     url_member(out, name, &self.urls.list(ListKind::Body(kind), row.pk));
                 }
+                let feed = format!("{}?body={}", self.urls.changes(), row.pk);
+                url_member(out, model::CHANGES_PROPERTY, &feed);
             }
             Kind::Organization => {
                 url_member(
@@ -339,6 +341,7 @@ impl Renderer<'_> {
             Kind::System => {
                 url_member(out, "oparlVersion", model::OPARL_VERSION);
                 url_member(out, "body", &self.urls.list(ListKind::Bodies, 0));
+                url_member(out, model::CHANGES_PROPERTY, &self.urls.changes());
             }
             _ => {}
         }

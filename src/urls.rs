@@ -69,6 +69,11 @@ impl Urls {
         }
     }
 
+    /// The change feed (this server's extension; see `api::changes`).
+    pub fn changes(&self) -> String {
+        format!("{}/changes", self.base)
+    }
+
     /// Where a File's bytes are shown (no attachment disposition).
     pub fn file_access(&self, pk: i64) -> String {
         format!("{}/file/{pk}/access", self.base)

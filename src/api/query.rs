@@ -127,7 +127,7 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
 }
 
 /// `limit`: a positive integer; anything above [`MAX_LIMIT`] is capped.
-fn parse_limit(value: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_limit(value: &str) -> Result<i64, ApiError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::bad_parameter(
             "limit",

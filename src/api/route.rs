@@ -15,6 +15,8 @@ pub enum Route {
     List(ListKind, i64),
     /// The bytes of a File.
     FileContent(i64, Disposition),
+    /// The change feed.
+    Changes,
 }
 
 /// How a File's bytes are sent.
@@ -45,6 +47,7 @@ impl Route {
             Route::List(list, owner) => urls.list(list, owner),
             Route::FileContent(pk, Disposition::Access) => urls.file_access(pk),
             Route::FileContent(pk, Disposition::Download) => urls.file_download(pk),
+            Route::Changes => urls.changes(),
         }
     }
 }
@@ -79,6 +82,7 @@ fn parse_segments(segments: &[&str]) -> Option<Route> {
     let route = match *segments {
         [] => Route::System,
         ["body"] => Route::List(ListKind::Bodies, 0),
+        ["changes"] => Route::Changes,
         [kind, id] => {
             let kind = Kind::from_segment(kind).filter(|k| *k != Kind::System)?;
             Route::Object(kind, number(id)?)
@@ -139,6 +143,7 @@ mod tests {
         routes.push(Route::List(ListKind::OrganizationConsultations, 3));
         routes.push(Route::FileContent(9, Disposition::Access));
         routes.push(Route::FileContent(9, Disposition::Download));
+        routes.push(Route::Changes);
         for route in routes {
             let url = route.url(&urls);
             assert_eq!(

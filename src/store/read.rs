@@ -339,6 +339,56 @@ pub fn list_page(
     Ok(rows)
 }
 
+/// What the change feed asks for: objects whose revision lies after a
+/// cursor and at most at `upto`, optionally of one Body and some kinds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeFilter {
+    /// Objects after this revision, or after (revision, pk) when the
+    /// previous page ended inside a revision.
+    pub after: (i64, Option<i64>),
+    /// The store's revision the page is read at: later changes wait for
+    /// the next page, so a page never shows half of a revision.
+    pub upto: i64,
+    pub body: Option<i64>,
+    pub kinds: Vec<i16>,
+}
+
+/// Up to `limit` heads of objects changed after the cursor, in (revision,
+/// pk) order: a range scan of `object_revision`.
+pub fn changes(
+    conn: &mut AnyConnection,
+    f: &ChangeFilter,
+    limit: i64,
+) -> Result<Vec<ObjectHead>, DbError> {
+    let (revision, pk) = f.after;
+    let mut q = object::table
+        .filter(object::revision.le(f.upto))
+        .into_boxed();
+    q = match pk {
+        None => q.filter(object::revision.gt(revision)),
+        // A row-value comparison, so that both planners seek straight to
+        // the cursor inside a revision of a million objects instead of
+        // stepping over what earlier pages showed.
+        Some(pk) => q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(object.revision, object.pk) > (")
+                .bind::<diesel::sql_types::BigInt, _>(revision)
+                .sql(", ")
+                .bind::<diesel::sql_types::BigInt, _>(pk)
+                .sql(")"),
+        ),
+    };
+    if let Some(body) = f.body {
+        q = q.filter(object::body_pk.eq(body));
+    }
+    if !f.kinds.is_empty() {
+        q = q.filter(object::kind.eq_any(f.kinds.clone()));
+    }
+    let q = q
+        .order((object::revision, object::pk))
+        .select(ObjectHead::as_select());
+    Ok(load_page!(conn, q, limit))
+}
+
 /// The stored bytes of a File, if we serve them ourselves.
 pub fn file_bytes(conn: &mut AnyConnection, file_pk: i64) -> Result<Option<Vec<u8>>, DbError> {
     Ok(file_content::table

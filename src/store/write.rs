@@ -167,7 +167,8 @@ fn is_derived(kind: Kind, key: &str) -> bool {
     matches!(
         key,
         "id" | "type" | "created" | "modified" | "deleted" | "body"
-    ) || (kind == Kind::AgendaItem && key == "order")
+    ) || key.starts_with(model::VENDOR_PREFIX)
+        || (kind == Kind::AgendaItem && key == "order")
         || (kind == Kind::System && key == "oparlVersion")
         || RELS.iter().any(|r| r.owner == kind && r.name == key)
         || (kind == Kind::Person && key == "location")

@@ -95,6 +95,12 @@ fn translate(value: &mut Value, b_base: &str, a_base: &str, b_to_a: &HashMap<i64
             let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
             *s = match segments.as_slice() {
                 [""] => a_base.to_string(),
+                ["changes"] => format!("{a_base}/changes"),
+                [feed] if feed.starts_with("changes?body=") => {
+                    let pk: i64 = feed["changes?body=".len()..].parse().unwrap();
+                    let a_body = b_to_a[&pk].rsplit('/').next().unwrap();
+                    format!("{a_base}/changes?body={a_body}")
+                }
                 [_, pk, tail @ ..] => {
                     let a = &b_to_a[&pk.parse::<i64>().unwrap()];
                     std::iter::once(a.as_str())

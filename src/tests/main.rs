@@ -6,6 +6,7 @@ mod support;
 
 mod api_errors;
 mod caching;
+mod changes;
 mod conformance;
 mod deletion;
 mod exactness;

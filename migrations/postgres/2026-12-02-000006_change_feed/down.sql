@@ -1,0 +1,1 @@
+DROP INDEX object_revision;
