@@ -50,8 +50,8 @@ impl ObjectHead {
 }
 
 /// One relation between two objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = link)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = link, treat_none_as_default_value = false)]
 pub struct LinkRow {
     pub from_pk: i64,
     pub field: i16,

@@ -103,15 +103,6 @@ struct Stamped<'a> {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = link, treat_none_as_default_value = false)]
-struct NewLink {
-    from_pk: i64,
-    field: i16,
-    position: i32,
-    to_pk: i64,
-}
-
-#[derive(Insertable)]
 #[diesel(table_name = file_content, treat_none_as_default_value = false)]
 struct NewContent<'a> {
     file_pk: i64,
@@ -249,16 +240,7 @@ impl Change<'_> {
 
     /// Insert links out of objects this change created or overwrote.
     pub fn insert_links(&mut self, rows: &[LinkRow]) -> Result<(), DbError> {
-        let rows: Vec<NewLink> = rows
-            .iter()
-            .map(|l| NewLink {
-                from_pk: l.from_pk,
-                field: l.field,
-                position: l.position,
-                to_pk: l.to_pk,
-            })
-            .collect();
-        bulk_insert!(&mut *self.conn, link::table, &rows, 1000);
+        bulk_insert!(&mut *self.conn, link::table, rows, 1000);
         Ok(())
     }
 
@@ -345,7 +327,7 @@ impl Change<'_> {
             Shape::Refs | Shape::Embeds => next.map_or(0, |p| p + 1),
         };
         diesel::insert_into(link::table)
-            .values(NewLink {
+            .values(LinkRow {
                 from_pk: from,
                 field,
                 position,
