@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod changes;
+pub mod dump;
 pub mod error;
 pub mod files;
 pub mod http_cache;
@@ -46,6 +47,8 @@ pub struct AppState {
     /// read at; also served without asking while younger than `max_stale`.
     recent: Cache<String, Recent>,
     max_stale: std::time::Duration,
+    /// The bulk dumps, when this server builds them.
+    pub dumps: Option<Arc<crate::dumps::Dumps>>,
 }
 
 impl AppState {
@@ -59,7 +62,14 @@ impl AppState {
             answers: Cache::new(cache_bytes / 4),
             recent: Cache::new(cache_bytes / 4),
             max_stale: std::time::Duration::ZERO,
+            dumps: None,
         }
+    }
+
+    /// Serve the dumps these build (see `crate::dumps::keep_current`).
+    pub fn with_dumps(mut self, dumps: Arc<crate::dumps::Dumps>) -> AppState {
+        self.dumps = Some(dumps);
+        self
     }
 
     /// Accept answers up to this old without asking the database. A change
@@ -132,7 +142,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     // never understated.
     let mut version = None;
     let asked = std::time::Instant::now();
-    if !matches!(route, Route::FileContent(..)) {
+    if !matches!(route, Route::FileContent(..) | Route::Dump(..)) {
         let kept = state.recent.get(&target);
         let bounded = !state.max_stale.is_zero();
         let kept = match kept {
@@ -171,6 +181,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         Route::FileContent(pk, disposition) => {
             return files::serve(state, pk, disposition, req.headers()).await
         }
+        Route::Dump(body) => return dump::serve(state, body, req.headers()).await,
         Route::Changes => {
             let q = changes::ChangesQuery::parse(query.as_deref())?;
             run(&state.db, move |conn| {

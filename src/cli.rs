@@ -167,6 +167,15 @@ struct ServeArgs {
     /// and harvesters must then subtract it from their modified_since.
     #[arg(long, env = "OPARL_MAX_STALE_MS", default_value_t = 0)]
     max_stale_ms: u64,
+
+    /// Where the bulk dumps (B/dump, B/body/N/dump) are written.
+    #[arg(long, env = "OPARL_DUMP_DIR", default_value = "oparl-dumps")]
+    dump_dir: std::path::PathBuf,
+
+    /// Rebuild the dumps after a change at most this often, in seconds; 0
+    /// builds no dumps (their URLs then answer 404).
+    #[arg(long, env = "OPARL_DUMP_EVERY_SECS", default_value_t = 300)]
+    dump_every_secs: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -305,9 +314,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let urls = Urls::new(&base).map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
             let db = open(!args.no_migrate)?;
             prepare_store(&db, args.demo)?;
-            let state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
+            let mut state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
                 .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms));
-            serve(state, listen)
+            let mut every = None;
+            if args.dump_every_secs > 0 {
+                let dumps = crate::dumps::Dumps::new(&args.dump_dir)
+                    .map_err(|e| format!("--dump-dir / OPARL_DUMP_DIR: {e}"))?;
+                state = state.with_dumps(Arc::new(dumps));
+                every = Some(std::time::Duration::from_secs(args.dump_every_secs));
+            }
+            serve(state, listen, every)
         }
     }
 }
@@ -383,7 +399,11 @@ fn generate(db: &Db, opts: DemoOptions) -> Result<(), String> {
     Ok(())
 }
 
-fn serve(state: AppState, listen: SocketAddr) -> Result<(), String> {
+fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    dump_every: Option<std::time::Duration>,
+) -> Result<(), String> {
     // glibc gives every thread that allocates its own arena and keeps freed
     // memory in it; with the runtime's blocking threads that held several
     // hundred MB after a large harvest. Two arenas are plenty for two cores.
@@ -411,6 +431,14 @@ fn serve(state: AppState, listen: SocketAddr) -> Result<(), String> {
             .map_err(|e| format!("--listen / OPARL_LISTEN: cannot listen on {listen}: {e}"))?;
         tracing::info!(system = %state.urls.system(), %listen, backend = ?state.db.backend(), "serving OParl 1.1");
         let state = Arc::new(state);
+        if let (Some(dumps), Some(every)) = (&state.dumps, dump_every) {
+            tokio::spawn(crate::dumps::keep_current(
+                Arc::clone(dumps),
+                state.db.clone(),
+                state.urls.clone(),
+                every,
+            ));
+        }
         crate::server::serve(state, listener, crate::server::shutdown_signal())
             .await
             .map_err(|e| e.to_string())

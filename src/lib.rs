@@ -11,6 +11,7 @@
 //! - `urls`: the only place URLs are minted;
 //! - `import`: `oparl import`, from live endpoints and dumps, with repairs;
 //! - `export`: the whole store as JSON Lines;
+//! - `dumps`: the bulk dumps, built in the background from one snapshot;
 //! - `demo`: the generated demo city;
 //! - `time`: date-time formats.
 
@@ -18,6 +19,7 @@ pub mod api;
 pub mod cli;
 pub mod db;
 pub mod demo;
+pub mod dumps;
 pub mod export;
 pub mod import;
 pub mod model;

@@ -74,6 +74,14 @@ impl Urls {
         format!("{}/changes", self.base)
     }
 
+    /// The bulk dump of a Body, or with None of the whole store.
+    pub fn dump(&self, body: Option<i64>) -> String {
+        match body {
+            Some(pk) => format!("{}/body/{pk}/dump", self.base),
+            None => format!("{}/dump", self.base),
+        }
+    }
+
     /// Where a File's bytes are shown (no attachment disposition).
     pub fn file_access(&self, pk: i64) -> String {
         format!("{}/file/{pk}/access", self.base)

@@ -145,7 +145,7 @@ fn if_range_holds(c: &Content, headers: &HeaderMap) -> bool {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum RangeOutcome {
+pub(crate) enum RangeOutcome {
     /// First and last byte, inclusive.
     Satisfiable(u64, u64),
     Unsatisfiable,
@@ -154,7 +154,7 @@ enum RangeOutcome {
 }
 
 /// One `bytes=` range: `a-b`, `a-` or `-n`.
-fn parse_range(header: &str, total: u64) -> RangeOutcome {
+pub(crate) fn parse_range(header: &str, total: u64) -> RangeOutcome {
     let Some(spec) = header.trim().strip_prefix("bytes=") else {
         return RangeOutcome::Ignored;
     };

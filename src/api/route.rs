@@ -17,6 +17,8 @@ pub enum Route {
     FileContent(i64, Disposition),
     /// The change feed.
     Changes,
+    /// The bulk dump of a Body, or of the whole store.
+    Dump(Option<i64>),
 }
 
 /// How a File's bytes are sent.
@@ -48,6 +50,7 @@ impl Route {
             Route::FileContent(pk, Disposition::Access) => urls.file_access(pk),
             Route::FileContent(pk, Disposition::Download) => urls.file_download(pk),
             Route::Changes => urls.changes(),
+            Route::Dump(body) => urls.dump(body),
         }
     }
 }
@@ -83,6 +86,8 @@ fn parse_segments(segments: &[&str]) -> Option<Route> {
         [] => Route::System,
         ["body"] => Route::List(ListKind::Bodies, 0),
         ["changes"] => Route::Changes,
+        ["dump"] => Route::Dump(None),
+        ["body", id, "dump"] => Route::Dump(Some(number(id)?)),
         [kind, id] => {
             let kind = Kind::from_segment(kind).filter(|k| *k != Kind::System)?;
             Route::Object(kind, number(id)?)
@@ -144,6 +149,8 @@ mod tests {
         routes.push(Route::FileContent(9, Disposition::Access));
         routes.push(Route::FileContent(9, Disposition::Download));
         routes.push(Route::Changes);
+        routes.push(Route::Dump(None));
+        routes.push(Route::Dump(Some(4)));
         for route in routes {
             let url = route.url(&urls);
             assert_eq!(

@@ -11,19 +11,19 @@ use oparl::store::{read, write};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-const REVISION: &str = "server:revision";
+pub const REVISION: &str = "server:revision";
 
 /// What a feed client keeps: every object by id, as the feed last showed it.
 #[derive(Default)]
-struct Mirror {
-    objects: BTreeMap<String, Value>,
+pub struct Mirror {
+    pub objects: BTreeMap<String, Value>,
     /// The store's revision the last poll caught up with.
-    revision: Option<i64>,
+    pub revision: Option<i64>,
 }
 
 impl Mirror {
     /// Apply one page; returns its `next`, and the ids it showed.
-    fn apply(&mut self, page: &Value) -> (Option<String>, Vec<String>) {
+    pub fn apply(&mut self, page: &Value) -> (Option<String>, Vec<String>) {
         let mut ids = Vec::new();
         let mut last = 0;
         for entry in page["data"].as_array().unwrap() {
@@ -46,7 +46,7 @@ impl Mirror {
     }
 
     /// Where the next poll starts.
-    fn poll_url(&self, limit: i64) -> String {
+    pub fn poll_url(&self, limit: i64) -> String {
         match self.revision {
             Some(r) => format!("{BASE}/changes?after={r}&limit={limit}"),
             None => format!("{BASE}/changes?limit={limit}"),
@@ -55,7 +55,7 @@ impl Mirror {
 }
 
 /// Every object of the store, as the API serves it at its id.
-async fn served(app: &TestApp) -> BTreeMap<String, Value> {
+pub async fn served(app: &TestApp) -> BTreeMap<String, Value> {
     let rows: Vec<(i64, i16)> = object::table
         .select((object::pk, object::kind))
         .load(&mut *app.conn())
@@ -73,14 +73,14 @@ fn fields_of(app: &TestApp, pk: i64) -> Map<String, Value> {
     serde_json::from_str(&read::object(&mut app.conn(), pk).unwrap().unwrap().fields).unwrap()
 }
 
-fn rename(app: &TestApp, pk: i64, name: &str, at: i64) {
+pub fn rename(app: &TestApp, pk: i64, name: &str, at: i64) {
     let mut fields = fields_of(app, pk);
     fields.insert("name".into(), name.into());
     write::change(&mut app.conn(), |c| c.update_fields(pk, &fields, at)).unwrap();
 }
 
 /// Some live papers of the first Body, by pk.
-fn live_papers(app: &TestApp) -> Vec<(i64, Option<i64>)> {
+pub fn live_papers(app: &TestApp) -> Vec<(i64, Option<i64>)> {
     object::table
         .filter(object::kind.eq(Kind::Paper.code()))
         .filter(object::deleted.eq(false))

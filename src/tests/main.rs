@@ -9,6 +9,7 @@ mod caching;
 mod changes;
 mod conformance;
 mod deletion;
+mod dumps;
 mod exactness;
 mod files;
 mod filters;

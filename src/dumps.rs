@@ -1,0 +1,332 @@
+//! Bulk dumps: every object of the store, and of each Body, as one
+//! gzip-compressed JSON Lines file, consistent as of one revision.
+//!
+//! A dump is built from one read snapshot (no write lock is taken, writers
+//! go on meanwhile), written to a temporary file while its SHA-256 is
+//! computed, and then renamed over the previous one, so a download never
+//! sees half a file. The first line says what the dump is and its revision;
+//! every other line is one object in its standalone form (as at its id,
+//! tombstones included) with its revision in `server:revision`, in pk order.
+//! A client loads the dump and continues with the change feed after the
+//! dump's revision: dump and feed together give an exact mirror.
+
+use crate::db::{AnyConnection, Db, DbError};
+use crate::model::{self, Kind};
+use crate::render::{self, Options};
+use crate::store::read;
+use crate::urls::Urls;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A finished dump file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpFile {
+    /// The store's revision the dump shows.
+    pub revision: i64,
+    pub path: PathBuf,
+    /// Bytes of the compressed file.
+    pub size: u64,
+    /// SHA-256 of the compressed file, lower-case hex.
+    pub sha256: String,
+    /// Objects in it (lines after the first).
+    pub objects: u64,
+    /// When it was built (Unix seconds).
+    pub built: i64,
+}
+
+/// The dumps of one server: where they are written and the latest of each.
+pub struct Dumps {
+    dir: PathBuf,
+    /// By Body pk; None is the whole store.
+    latest: Mutex<HashMap<Option<i64>, DumpFile>>,
+    /// One build at a time.
+    building: Mutex<()>,
+}
+
+/// Why a dump could not be built.
+#[derive(Debug)]
+pub enum DumpError {
+    Db(DbError),
+    Io(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for DumpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DumpError::Db(e) => write!(f, "{e}"),
+            DumpError::Io(path, e) => write!(f, "{}: {e}", path.display()),
+        }
+    }
+}
+
+impl From<DbError> for DumpError {
+    fn from(e: DbError) -> Self {
+        DumpError::Db(e)
+    }
+}
+
+impl From<diesel::result::Error> for DumpError {
+    fn from(e: diesel::result::Error) -> Self {
+        DumpError::Db(DbError::Query(e))
+    }
+}
+
+/// Counts and hashes what passes through to the file.
+struct Hashing<W> {
+    inner: W,
+    hash: Sha256,
+    written: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// One dump being written.
+struct Writer {
+    body: Option<i64>,
+    tmp: PathBuf,
+    path: PathBuf,
+    gz: flate2::write::GzEncoder<Hashing<std::io::BufWriter<std::fs::File>>>,
+    objects: u64,
+}
+
+impl Writer {
+    fn create(dir: &Path, body: Option<i64>) -> Result<Writer, DumpError> {
+        let name = file_name(body);
+        let path = dir.join(&name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = std::fs::File::create(&tmp).map_err(|e| DumpError::Io(tmp.clone(), e))?;
+        let hashing = Hashing {
+            inner: std::io::BufWriter::with_capacity(1 << 20, file),
+            hash: Sha256::new(),
+            written: 0,
+        };
+        Ok(Writer {
+            body,
+            tmp,
+            path,
+            gz: flate2::write::GzEncoder::new(hashing, flate2::Compression::default()),
+            objects: 0,
+        })
+    }
+
+    fn line(&mut self, text: &[u8]) -> Result<(), DumpError> {
+        self.gz
+            .write_all(text)
+            .and_then(|_| self.gz.write_all(b"\n"))
+            .map_err(|e| DumpError::Io(self.tmp.clone(), e))
+    }
+
+    /// Close the file and put it in place of the previous dump.
+    fn finish(self, revision: i64, built: i64) -> Result<DumpFile, DumpError> {
+        let io = |e| DumpError::Io(self.tmp.clone(), e);
+        let mut hashing = self.gz.finish().map_err(io)?;
+        hashing.flush().map_err(io)?;
+        let file = hashing
+            .inner
+            .into_inner()
+            .map_err(|e| DumpError::Io(self.tmp.clone(), e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
+        let sha256 = hashing
+            .hash
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(DumpFile {
+            revision,
+            path: self.path,
+            size: hashing.written,
+            sha256,
+            objects: self.objects,
+            built,
+        })
+    }
+}
+
+/// The file name of the dump of a Body, or of the whole store.
+fn file_name(body: Option<i64>) -> String {
+    match body {
+        Some(pk) => format!("body-{pk}.jsonl.gz"),
+        None => "all.jsonl.gz".into(),
+    }
+}
+
+impl Dumps {
+    /// Dumps written to `dir` (created if missing).
+    pub fn new(dir: &Path) -> Result<Dumps, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Dumps {
+            dir: dir.to_path_buf(),
+            latest: Mutex::new(HashMap::new()),
+            building: Mutex::new(()),
+        })
+    }
+
+    /// The latest dump of a Body (or, with None, of the whole store).
+    pub fn get(&self, body: Option<i64>) -> Option<DumpFile> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&body)
+            .cloned()
+    }
+
+    /// The revision the latest dumps show, if any were built.
+    pub fn revision(&self) -> Option<i64> {
+        self.get(None).map(|d| d.revision)
+    }
+
+    /// Build the dump of the whole store and of every Body from one
+    /// snapshot; returns the revision they show. Blocking: run it on a
+    /// thread of its own.
+    pub fn build(&self, db: &Db, urls: &Urls) -> Result<i64, DumpError> {
+        let _one_at_a_time = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        let mut conn = db.conn()?;
+        let built = crate::time::now();
+        let (revision, files) = snapshot(&mut conn, |conn| self.write_all(conn, urls, built))?;
+        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        latest.clear();
+        for f in files {
+            let body = file_body(&f.path);
+            latest.insert(body, f);
+        }
+        tracing::info!(revision, "dumps built");
+        Ok(revision)
+    }
+
+    fn write_all(
+        &self,
+        conn: &mut AnyConnection,
+        urls: &Urls,
+        built: i64,
+    ) -> Result<(i64, Vec<DumpFile>), DumpError> {
+        let revision = read::revision(conn)?;
+        let bodies = read::body_pks(conn)?;
+        let mut writers = vec![Writer::create(&self.dir, None)?];
+        for body in &bodies {
+            writers.push(Writer::create(&self.dir, Some(*body))?);
+        }
+        for w in &mut writers {
+            let header = serde_json::json!({
+                "type": "server:Dump",
+                "system": urls.system(),
+                "body": w.body.map(|b| urls.object(Kind::Body, b)),
+                model::REVISION_PROPERTY: revision,
+                "created": crate::time::format_datetime(built),
+            });
+            w.line(header.to_string().as_bytes())?;
+        }
+        let mut after = 0;
+        loop {
+            let rows = read::objects_after(conn, after, 1000)?;
+            let Some(last) = rows.last() else { break };
+            after = last.pk;
+            let heads: Vec<(Option<i64>, i64)> =
+                rows.iter().map(|r| (r.body_pk, r.revision)).collect();
+            let rendered = render::standalone(
+                conn,
+                urls,
+                rows,
+                Options {
+                    omit_internal: false,
+                },
+            )?;
+            for (json, (body, rev)) in rendered.into_iter().zip(heads) {
+                let line = format!(
+                    "{},\"{}\":{rev}}}",
+                    &json[..json.len() - 1],
+                    model::REVISION_PROPERTY
+                );
+                for w in &mut writers {
+                    if w.body.is_none() || w.body == body {
+                        w.line(line.as_bytes())?;
+                        w.objects += 1;
+                    }
+                }
+            }
+        }
+        let files = writers
+            .into_iter()
+            .map(|w| w.finish(revision, built))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((revision, files))
+    }
+}
+
+/// The Body a dump file is of, from its name.
+fn file_body(path: &Path) -> Option<i64> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_prefix("body-")?
+        .strip_suffix(".jsonl.gz")?
+        .parse()
+        .ok()
+}
+
+/// Run `f` in one read-only snapshot of the store: what it reads is the
+/// store as of one moment, however long it takes, and it takes no write
+/// lock (PostgreSQL: a REPEATABLE READ transaction; SQLite: a read
+/// transaction in WAL mode).
+fn snapshot<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, DumpError>,
+) -> Result<T, DumpError> {
+    conn.transaction(|conn| {
+        if matches!(conn, AnyConnection::Postgres(_)) {
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        f(conn)
+    })
+}
+
+/// Build the dumps now, and again whenever the store changed and the last
+/// build is at least `interval` old. Runs until the process ends.
+pub async fn keep_current(
+    dumps: std::sync::Arc<Dumps>,
+    db: Db,
+    urls: Urls,
+    interval: std::time::Duration,
+) {
+    let mut last_built: Option<std::time::Instant> = None;
+    loop {
+        let due = last_built.is_none_or(|t| t.elapsed() >= interval);
+        if due {
+            let (d, db2, u) = (dumps.clone(), db.clone(), urls.clone());
+            let changed = db
+                .run(read::revision)
+                .await
+                .map(|now| dumps.revision() != Some(now))
+                .unwrap_or(false);
+            if changed || dumps.revision().is_none() {
+                let started = std::time::Instant::now();
+                match tokio::task::spawn_blocking(move || d.build(&db2, &u)).await {
+                    Ok(Ok(revision)) => tracing::info!(
+                        revision,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "dumps current"
+                    ),
+                    Ok(Err(e)) => tracing::error!(error = %e, "building the dumps failed"),
+                    Err(e) => tracing::error!(error = %e, "building the dumps panicked"),
+                }
+                last_built = Some(started);
+            }
+        }
+        tokio::time::sleep(interval.min(std::time::Duration::from_secs(5))).await;
+    }
+}
