@@ -15,7 +15,7 @@ pub mod route;
 use crate::db::{AnyConnection, Db};
 use crate::model::{Kind, ListKind};
 use crate::render::{self, Options};
-use crate::store::{read, ObjectHead, ObjectRow};
+use crate::store::{read, ListFilter, ObjectHead, ObjectRow};
 use crate::urls::Urls;
 use bytes::{BufMut, Bytes, BytesMut};
 use cache::{Cache, ObjectKey, PageKey, Recent};
@@ -49,6 +49,8 @@ pub struct AppState {
     max_stale: std::time::Duration,
     /// The bulk dumps, when this server builds them.
     pub dumps: Option<Arc<crate::dumps::Dumps>>,
+    /// Longest time an answer may take before it becomes a 503.
+    time_limit: std::time::Duration,
 }
 
 impl AppState {
@@ -63,12 +65,22 @@ impl AppState {
             recent: Cache::new(cache_bytes / 4),
             max_stale: std::time::Duration::ZERO,
             dumps: None,
+            time_limit: DEFAULT_TIME_LIMIT,
         }
     }
 
     /// Serve the dumps these build (see `crate::dumps::keep_current`).
     pub fn with_dumps(mut self, dumps: Arc<crate::dumps::Dumps>) -> AppState {
         self.dumps = Some(dumps);
+        self
+    }
+
+    /// Answer 503 with `Retry-After` when an answer is not ready within
+    /// this time (a slow query, a database that does not answer). Open the
+    /// store with `db::Limits::serving` of the same time, so that
+    /// PostgreSQL drops a statement nobody waits for any more.
+    pub fn with_time_limit(mut self, limit: std::time::Duration) -> AppState {
+        self.time_limit = limit;
         self
     }
 
@@ -90,15 +102,28 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Default of `--request-timeout-ms`.
+pub const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `Retry-After` of a 503, in seconds.
+const RETRY_AFTER_SECS: u32 = 5;
+
 /// Default size of the caches of rendered JSON.
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Answer one request.
 pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body> {
     let head = req.method() == Method::HEAD;
-    let mut response = match answer(&state, &req).await {
-        Ok(response) => response,
-        Err(e) => error_response(&e),
+    // Work on blocking threads goes on after the limit (it cannot be
+    // interrupted there), but nobody waits for it; what runs on this
+    // thread is bounded by its shape (see `Db::inline`).
+    let mut response = match tokio::time::timeout(state.time_limit, answer(&state, &req)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => error_response(&e),
+        Err(_) => {
+            tracing::warn!(uri = %req.uri(), "no answer within the time limit");
+            error_response(&ApiError::time_limit(state.time_limit))
+        }
     };
     if head {
         // Same headers as GET, no body (hyper keeps Content-Length).
@@ -194,18 +219,27 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         // thread with a full rendering.
         Route::List(list, owner) => {
             let q = ListQuery::parse(query.as_deref())?;
-            let hot = state.db.inline(|conn| {
-                list_page(
-                    conn,
-                    state,
-                    list,
-                    owner,
-                    &q,
-                    &conditions,
-                    Rendering::CachedOnly,
-                )
+            // Only a plain page of the Bodies or of a Body's list: an index
+            // range scan from the cursor that stops after the page, however
+            // deep the cursor. A filtered page may scan far, an Organization's
+            // list skips its deleted entries one by one: both wait on a
+            // blocking thread, where the time limit can give up on them.
+            let bounded = q.filter == ListFilter::default()
+                && matches!(list, ListKind::Bodies | ListKind::Body(_));
+            let hot = bounded.then(|| {
+                state.db.inline(|conn| {
+                    list_page(
+                        conn,
+                        state,
+                        list,
+                        owner,
+                        &q,
+                        &conditions,
+                        Rendering::CachedOnly,
+                    )
+                })
             });
-            match hot.transpose()?.flatten() {
+            match hot_outcome(hot.flatten())? {
                 Some(outcome) => outcome,
                 None => run(&state.db, move |conn| {
                     list_page(conn, &st, list, owner, &q, &conditions, Rendering::Full)
@@ -219,7 +253,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
             let hot = state.db.inline(|conn| {
                 one_object(conn, state, route, omit, &conditions, Rendering::CachedOnly)
             });
-            match hot.transpose()?.flatten() {
+            match hot_outcome(hot)? {
                 Some(outcome) => outcome,
                 None => run(&state.db, move |conn| {
                     one_object(conn, &st, route, omit, &conditions, Rendering::Full)
@@ -269,6 +303,19 @@ enum Outcome {
 enum Rendering {
     Full,
     CachedOnly,
+}
+
+/// What an inline attempt gave: an answer, a client error (404 and the
+/// like, final), or None to ask again on a blocking thread, also after a
+/// server error (the inline connection never waits for a lock).
+fn hot_outcome(
+    hot: Option<Result<Option<Outcome>, ApiError>>,
+) -> Result<Option<Outcome>, ApiError> {
+    match hot {
+        Some(Err(e)) if e.status.is_server_error() => Ok(None),
+        Some(result) => result,
+        None => Ok(None),
+    }
 }
 
 /// Run database work whose own errors are API errors.
@@ -554,6 +601,11 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
             header::ALLOW,
             HeaderValue::from_static("GET, HEAD, OPTIONS"),
         );
+    }
+    if e.status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
     response
 }

@@ -176,6 +176,13 @@ struct ServeArgs {
     /// builds no dumps (their URLs then answer 404).
     #[arg(long, env = "OPARL_DUMP_EVERY_SECS", default_value_t = 300)]
     dump_every_secs: u64,
+
+    /// Longest time an answer may take, in milliseconds. A request that
+    /// runs longer (a slow query, a database that is away) gets 503 with
+    /// Retry-After, and PostgreSQL cancels statements that run longer.
+    #[arg(long, env = "OPARL_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    request_timeout_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -314,8 +321,15 @@ fn run(cli: Cli) -> Result<(), String> {
             let urls = Urls::new(&base).map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
             let db = open(!args.no_migrate)?;
             prepare_store(&db, args.demo)?;
+            drop(db);
+            // Served from a pool whose statements are bounded by the time
+            // limit; the demo city above was written without that bound.
+            let limit = std::time::Duration::from_millis(args.request_timeout_ms);
+            let db = Db::open_with(&cli.database_url, false, crate::db::Limits::serving(limit))
+                .map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))?;
             let mut state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
-                .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms));
+                .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms))
+                .with_time_limit(limit);
             let mut every = None;
             if args.dump_every_secs > 0 {
                 let dumps = crate::dumps::Dumps::new(&args.dump_dir)

@@ -14,7 +14,9 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::cell::Cell;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +73,47 @@ pub enum DbError {
     Connect(String),
     /// Migrations could not be applied.
     Migration(String),
+    /// The database could not be asked just now (a shared version check
+    /// that found it unreachable); the text says why.
+    Unavailable(String),
+}
+
+impl DbError {
+    /// Whether the database is unreachable, restarting, busy or too slow
+    /// right now, rather than the query wrong: worth asking again later
+    /// (the API answers 503 with `Retry-After`).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Connect(_) | DbError::Unavailable(_) => true,
+            DbError::Query(e) => connection_lost(e) || interrupted(e),
+            DbError::Migration(_) => false,
+        }
+    }
+}
+
+/// The connection itself is gone (PostgreSQL restarted or unreachable):
+/// libpq reports a broken socket as one of these two kinds.
+fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
+/// A statement stopped by a time limit or a lock, not by its content:
+/// PostgreSQL's `statement_timeout` (or a cancel), SQLite's `SQLITE_BUSY`.
+/// diesel passes on neither the SQLSTATE nor the SQLite code, only the
+/// message; PostgreSQL's is English unless `lc_messages` says otherwise.
+fn interrupted(e: &diesel::result::Error) -> bool {
+    let diesel::result::Error::DatabaseError(_, info) = e else {
+        return false;
+    };
+    let message = info.message();
+    message.starts_with("canceling statement due to") || message.starts_with("database is locked")
 }
 
 impl fmt::Display for DbError {
@@ -79,6 +122,7 @@ impl fmt::Display for DbError {
             DbError::Query(e) => write!(f, "database query failed: {e}"),
             DbError::Connect(e) => write!(f, "cannot connect to the database: {e}"),
             DbError::Migration(e) => write!(f, "database migration failed: {e}"),
+            DbError::Unavailable(e) => write!(f, "{e}"),
         }
     }
 }
@@ -87,8 +131,20 @@ impl std::error::Error for DbError {}
 
 impl From<diesel::result::Error> for DbError {
     fn from(e: diesel::result::Error) -> Self {
+        // Noted on the thread that ran the query, where `Db::run` looks.
+        if connection_lost(&e) {
+            LOST.with(|lost| lost.set(true));
+        }
         DbError::Query(e)
     }
+}
+
+thread_local! {
+    /// Set when a query on this thread found its connection gone. The
+    /// connection itself is then discarded by the pool (diesel counts it as
+    /// broken), but the others that sat idle meanwhile are most likely dead
+    /// too: see [`Health`].
+    static LOST: Cell<bool> = const { Cell::new(false) };
 }
 
 impl From<r2d2::PoolError> for DbError {
@@ -97,28 +153,91 @@ impl From<r2d2::PoolError> for DbError {
     }
 }
 
+/// Bounds on database work. The command-line tools keep the defaults (an
+/// import's statements may run long); the server sets them from its request
+/// time limit with [`Limits::serving`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// PostgreSQL cancels a statement of a pooled connection that runs
+    /// longer (`statement_timeout`); None: no limit.
+    pub statement_timeout: Option<Duration>,
+    /// How long a request waits for a pooled connection, and so also how
+    /// long the pool keeps retrying a connection that failed before it
+    /// tries again (half of this at most).
+    pub checkout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            statement_timeout: None,
+            checkout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Limits {
+    /// The bounds of a server whose answers must come within `limit`: no
+    /// statement outlives the answer it was for, and a request waits for a
+    /// connection at most two seconds (a connection is otherwise made in
+    /// milliseconds; longer means the database is away).
+    pub fn serving(limit: Duration) -> Limits {
+        Limits {
+            statement_timeout: Some(limit),
+            checkout: limit.min(Duration::from_secs(2)),
+        }
+    }
+}
+
+/// How long a request waits for a connection while the last attempt to get
+/// one failed: it fails fast with 503 instead of waiting the full checkout
+/// time, and the pool's own retries find the database when it is back.
+const BRIEF_CHECKOUT: Duration = Duration::from_millis(250);
+
 /// Opens connections for the pool, choosing the variant from the URL.
 pub struct Manager {
     backend: Backend,
     target: String,
+    /// `statement_timeout` of the connections (PostgreSQL).
+    statement_timeout: Option<Duration>,
+    /// How long a SQLite statement waits for a lock held by another
+    /// connection before it fails with "database is locked".
+    busy_timeout_ms: u32,
 }
 
 impl Manager {
+    fn new(backend: Backend, target: &str) -> Manager {
+        Manager {
+            backend,
+            target: target.to_string(),
+            statement_timeout: None,
+            // A second writer waits instead of failing at once.
+            busy_timeout_ms: 10_000,
+        }
+    }
+
     fn open(&self) -> Result<AnyConnection, DbError> {
         match self.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.target)
-                .map(AnyConnection::Postgres)
-                .map_err(|e| DbError::Connect(format!("PostgreSQL: {e}"))),
+            Backend::Postgres => {
+                let mut conn = diesel::PgConnection::establish(&self.target)
+                    .map_err(|e| DbError::Connect(format!("PostgreSQL: {e}")))?;
+                if let Some(limit) = self.statement_timeout {
+                    let ms = limit.as_millis().max(1);
+                    conn.batch_execute(&format!("SET statement_timeout = {ms}"))
+                        .map_err(|e| DbError::Connect(format!("PostgreSQL: {e}")))?;
+                }
+                Ok(AnyConnection::Postgres(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(&self.target)
                     .map_err(|e| DbError::Connect(format!("SQLite file {}: {e}", self.target)))?;
                 // WAL lets the server read while an import writes; foreign
-                // keys are off by default in SQLite; busy_timeout makes a
-                // second writer wait instead of failing at once.
-                conn.batch_execute(
+                // keys are off by default in SQLite.
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                )
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                    self.busy_timeout_ms
+                ))
                 .map_err(|e| DbError::Connect(format!("SQLite file {}: {e}", self.target)))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -141,6 +260,8 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        // A PostgreSQL connection whose socket closed counts as broken too:
+        // libpq then reports its transaction state as unknown.
         std::thread::panicking() || conn.is_broken()
     }
 }
@@ -158,7 +279,9 @@ thread_local! {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    /// Opens the per-thread connections of [`Db::inline`].
+    /// Opens the per-thread connections of [`Db::inline`] and the SQLite
+    /// version checker: connections used on async workers, which therefore
+    /// never wait for a lock (`busy_timeout` 0).
     opener: Arc<Manager>,
     /// Tells this store's per-thread connections from another's.
     id: usize,
@@ -167,6 +290,70 @@ pub struct Db {
     gate: Arc<tokio::sync::Semaphore>,
     /// Where [`Db::version`] is read.
     versions: Arc<Versions>,
+    health: Arc<Health>,
+    limits: Limits,
+}
+
+/// What the pool has seen of the database going away (PostgreSQL).
+#[derive(Default)]
+struct Health {
+    /// How many times a connection was found dead. A pooled connection last
+    /// known alive before the latest loss is pinged before it is used, so
+    /// that idle connections left over from before a restart are replaced
+    /// instead of failing a request each.
+    losses: AtomicU64,
+    /// The last attempt to get a connection failed: requests wait only
+    /// [`BRIEF_CHECKOUT`] for one until an attempt succeeds again.
+    unreachable: AtomicBool,
+}
+
+/// When a pooled connection was last known alive, in [`Health::losses`].
+struct CheckedAt(u64);
+
+impl Health {
+    fn lost(&self) {
+        self.losses.fetch_add(1, Ordering::AcqRel);
+        self.unreachable.store(true, Ordering::Release);
+    }
+
+    /// A connection from the pool that is alive as far as can be told: a
+    /// dead one is dropped (and discarded by `has_broken`) and the next
+    /// taken, so this loops at most once per pooled connection.
+    fn checkout(
+        &self,
+        pool: &r2d2::Pool<Manager>,
+        wait: Duration,
+    ) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        loop {
+            let wait = if self.unreachable.load(Ordering::Acquire) {
+                wait.min(BRIEF_CHECKOUT)
+            } else {
+                wait
+            };
+            let mut conn = pool.get_timeout(wait).map_err(|e| {
+                self.unreachable.store(true, Ordering::Release);
+                DbError::from(e)
+            })?;
+            let losses = self.losses.load(Ordering::Acquire);
+            if losses > 0 {
+                let checked = r2d2::PooledConnection::extensions(&conn)
+                    .get::<CheckedAt>()
+                    .map_or(0, |c| c.0);
+                if checked < losses {
+                    if conn.ping().is_err() {
+                        // Discarded as it goes back (`has_broken`).
+                        self.lost();
+                        drop(conn);
+                        continue;
+                    }
+                    r2d2::PooledConnection::extensions_mut(&mut conn).insert(CheckedAt(losses));
+                }
+            }
+            self.unreachable.store(false, Ordering::Release);
+            LOST.with(|lost| lost.set(false));
+            return Ok(conn);
+        }
+    }
 }
 
 /// How the version of the database is read (see `version`).
@@ -188,17 +375,26 @@ impl Db {
     /// Connect, apply pending migrations, and build the pool. Fails when the
     /// database cannot be reached.
     pub fn open(url: &str, migrate: bool) -> Result<Db, DbError> {
+        Db::open_with(url, migrate, Limits::default())
+    }
+
+    /// [`Db::open`] with bounds on the work of its connections.
+    pub fn open_with(url: &str, migrate: bool, limits: Limits) -> Result<Db, DbError> {
         let (backend, target) = Backend::from_url(url).map_err(DbError::Connect)?;
-        let opener = Arc::new(Manager {
-            backend,
-            target: target.clone(),
-        });
-        let manager = Manager { backend, target };
-        let mut first = manager.open()?;
+        // Migrations are not bounded by the statement timeout.
+        let mut first = Manager::new(backend, &target).open()?;
         if migrate {
             run_migrations(&mut first)?;
         }
         drop(first);
+        let opener = Arc::new(Manager {
+            busy_timeout_ms: 0,
+            ..Manager::new(backend, &target)
+        });
+        let manager = Manager {
+            statement_timeout: limits.statement_timeout,
+            ..Manager::new(backend, &target)
+        };
         // Eight connections keep two cores busy on either backend (database
         // work waits at the gate below, not in the pool); each PostgreSQL
         // connection also keeps libpq's input buffer at the size of the
@@ -207,10 +403,11 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
-            // A broken connection shows as an error and is then discarded
-            // (`has_broken`); a test query on every checkout would cost a
-            // round trip per request.
+            .connection_timeout(limits.checkout)
+            // A dead connection shows as an error and is then discarded
+            // (`has_broken`), and after that every connection is pinged once
+            // (`Health`); a test query on every checkout would cost a round
+            // trip per request.
             .test_on_check_out(false)
             .build(manager)
             .map_err(|e| DbError::Connect(e.to_string()))?;
@@ -223,9 +420,11 @@ impl Db {
             pool,
             backend,
             opener,
-            id: NEXT_DB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
             gate,
             versions,
+            health: Arc::default(),
+            limits,
         })
     }
 
@@ -245,6 +444,12 @@ impl Db {
     /// A hot answer is one index lookup plus cache hits: handing it to a
     /// blocking thread and back (two task switches, the pool's mutex) cost
     /// several times the lookup itself.
+    ///
+    /// Nothing here can interrupt the closure, so callers pass only work
+    /// bounded by its own shape: lookups by primary key and index range
+    /// scans that stop after a page (see `api::answer`). The connection
+    /// never waits for a lock: a locked database fails the closure, whose
+    /// caller then asks again on a blocking thread.
     pub fn inline<T>(&self, f: impl FnOnce(&mut AnyConnection) -> T) -> Option<T> {
         if self.backend != Backend::Sqlite {
             return None;
@@ -274,19 +479,40 @@ impl Db {
 
     /// Take a connection for synchronous work (CLI commands, tests).
     pub fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        Ok(self.pool.get()?)
+        self.health.checkout(&self.pool, self.limits.checkout)
     }
 
     /// Run one unit of database work on a blocking thread. The connection is
     /// taken inside the closure so that it is never held across an await.
+    ///
+    /// The permit goes with the work: when the request that started it has
+    /// been answered already (its time limit passed), the work still holds
+    /// its connection, and the gate must not let another request wait for
+    /// that connection in the pool instead of here.
     pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, DbError> + Send + 'static,
     {
-        let _permit = self.gate.acquire().await.expect("the gate is never closed");
-        let pool = self.pool.clone();
-        match tokio::task::spawn_blocking(move || f(&mut *pool.get()?)).await {
+        let permit = Arc::clone(&self.gate)
+            .acquire_owned()
+            .await
+            .expect("the gate is never closed");
+        let (pool, health, wait) = (
+            self.pool.clone(),
+            Arc::clone(&self.health),
+            self.limits.checkout,
+        );
+        let work = move || {
+            let _permit = permit;
+            let mut conn = health.checkout(&pool, wait)?;
+            let result = f(&mut conn);
+            if LOST.with(Cell::get) {
+                health.lost();
+            }
+            result
+        };
+        match tokio::task::spawn_blocking(work).await {
             Ok(result) => result,
             Err(join) => std::panic::resume_unwind(join.into_panic()),
         }

@@ -58,6 +58,24 @@ impl ApiError {
         )
     }
 
+    /// The database is away or too slow just now: 503, to be asked again
+    /// (the answer carries `Retry-After`).
+    pub fn unavailable(debug: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Der Dienst ist vorübergehend nicht verfügbar. Bitte später erneut versuchen.",
+            debug,
+        )
+    }
+
+    /// The answer was not ready within the time limit.
+    pub fn time_limit(limit: std::time::Duration) -> ApiError {
+        ApiError::unavailable(format!(
+            "no answer within the time limit of {} ms",
+            limit.as_millis()
+        ))
+    }
+
     /// The JSON body of the Error object.
     pub fn body(&self) -> serde_json::Value {
         json!({ "type": ERROR_TYPE, "message": self.message, "debug": self.debug })
@@ -66,12 +84,40 @@ impl ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> ApiError {
-        // Logged once here, where it becomes an answer.
+        // Logged once here, where it becomes an answer. A database that is
+        // away (restarting, unreachable, too slow) is not a fault of ours:
+        // 503, and the client asks again later.
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::unavailable(e.to_string());
+        }
         tracing::error!(error = %e, "database error");
-        let status = match e {
-            DbError::Connect(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError::new(status, "Interner Fehler des Servers.", e.to_string())
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Interner Fehler des Servers.",
+            e.to_string(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_is_away_is_503_and_a_failed_query_500() {
+        let status = |e: DbError| ApiError::from(e).status;
+        assert_eq!(
+            status(DbError::Connect("refused".into())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(DbError::Unavailable("the check failed".into())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(DbError::Query(diesel::result::Error::NotFound)),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -165,6 +165,12 @@ struct Checks {
     /// The number of the latest successful check, and what it read.
     finished: u64,
     latest: Option<Version>,
+    /// The number of the latest check that found the database unavailable,
+    /// and why. Every request that waited for it takes the failure as its
+    /// answer: asking again one after another would keep each waiting for a
+    /// database that is away.
+    failed: u64,
+    failure: Option<String>,
     running: bool,
 }
 
@@ -201,9 +207,14 @@ impl Shared {
             finished.as_mut().enable();
             let number = {
                 let mut s = self.lock();
-                if s.finished >= needed {
+                if s.finished >= needed && s.finished > s.failed {
                     if let Some(v) = &s.latest {
                         return Ok(v.clone());
+                    }
+                }
+                if s.failed >= needed && s.failed > s.finished {
+                    if let Some(why) = &s.failure {
+                        return Err(DbError::Unavailable(why.clone()));
                     }
                 }
                 if s.running {
@@ -222,10 +233,20 @@ impl Shared {
             // at most one.
             let running = Running(self);
             let result = check().await;
-            if let Ok(v) = &result {
-                let mut s = self.lock();
-                s.finished = number;
-                s.latest = Some(v.clone());
+            match &result {
+                Ok(v) => {
+                    let mut s = self.lock();
+                    s.finished = number;
+                    s.latest = Some(v.clone());
+                }
+                Err(e) if e.is_unavailable() => {
+                    let mut s = self.lock();
+                    s.failed = number;
+                    s.failure = Some(e.to_string());
+                }
+                // Anything else is this request's own trouble; the next
+                // waiter asks for itself.
+                Err(_) => {}
             }
             drop(running);
             return result;
@@ -300,6 +321,56 @@ mod tests {
         assert!(failed.is_err());
         let again = shared.current(|| async { Ok(v(7)) }).await.unwrap();
         assert_eq!(again, v(7));
+    }
+
+    #[tokio::test]
+    async fn requests_waiting_for_a_check_that_found_the_database_away_share_its_failure() {
+        let shared = Arc::new(Shared::default());
+        let checks = Arc::new(AtomicU64::new(0));
+        let (release, hold) = tokio::sync::oneshot::channel::<()>();
+        // A check in flight that will fail, and three requests that arrive
+        // while it runs and so wait for the next one.
+        let first = {
+            let (shared, checks) = (shared.clone(), checks.clone());
+            tokio::spawn(async move {
+                shared
+                    .current(|| {
+                        checks.fetch_add(1, Ordering::SeqCst);
+                        async move {
+                            hold.await.unwrap();
+                            Err(DbError::Connect("refused".into()))
+                        }
+                    })
+                    .await
+            })
+        };
+        while !shared.lock().running {
+            tokio::task::yield_now().await;
+        }
+        let later: Vec<_> = (0..3)
+            .map(|_| {
+                let (shared, checks) = (shared.clone(), checks.clone());
+                tokio::spawn(async move {
+                    shared
+                        .current(|| {
+                            checks.fetch_add(1, Ordering::SeqCst);
+                            async { Err(DbError::Connect("still refused".into())) }
+                        })
+                        .await
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().is_err());
+        for task in later {
+            let e = task.await.unwrap().unwrap_err();
+            assert!(e.is_unavailable(), "{e}");
+        }
+        // The three shared one check instead of asking one after another.
+        assert_eq!(checks.load(Ordering::SeqCst), 2);
+        // Once the database answers, so do the requests.
+        assert_eq!(shared.current(|| async { Ok(v(9)) }).await.unwrap(), v(9));
     }
 
     #[tokio::test]

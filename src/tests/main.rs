@@ -5,6 +5,7 @@ mod fixtures;
 mod support;
 
 mod api_errors;
+mod availability;
 mod caching;
 mod changes;
 mod conformance;
