@@ -363,7 +363,19 @@ fn check(args: &CheckArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let report = runtime.block_on(oparl_conformance::check(&args.system_url, opts));
+    // On a task of its own, so that a panic in the checker ends in a
+    // message and a failed exit, not in an abort without a report.
+    let url = args.system_url.clone();
+    let report = runtime
+        .block_on(tokio::spawn(async move {
+            oparl_conformance::check(&url, opts).await
+        }))
+        .map_err(|e| {
+            format!(
+                "the check of {} stopped: internal error: {e}",
+                args.system_url
+            )
+        })?;
     print!("{}", report.text(args.examples));
     if let Some(path) = &args.json {
         std::fs::write(path, report.json())
@@ -371,6 +383,10 @@ fn check(args: &CheckArgs) -> Result<(), String> {
     }
     match report.exit_code(args.strict) {
         0 => Ok(()),
+        2 => Err(format!(
+            "the check of {} did not finish (internal errors listed above)",
+            args.system_url
+        )),
         _ => Err(format!("{} violates OParl 1.1", args.system_url)),
     }
 }

@@ -235,9 +235,9 @@ impl Dumps {
         }
         let mut after = 0;
         loop {
-            let rows = read::objects_after(conn, after, 1000)?;
-            let Some(last) = rows.last() else { break };
-            after = last.pk;
+            let (rows, next) = read::objects_after(conn, after, 1000)?;
+            let Some(next) = next else { break };
+            after = next;
             let heads: Vec<(Option<i64>, i64)> =
                 rows.iter().map(|r| (r.body_pk, r.revision)).collect();
             let rendered = render::standalone(

@@ -27,9 +27,9 @@ pub fn export_jsonl(
     let mut after = 0;
     let mut lines = 0;
     loop {
-        let rows = read::objects_after(conn, after, 1000)?;
-        let Some(last) = rows.last() else { break };
-        after = last.pk;
+        let (rows, next) = read::objects_after(conn, after, 1000)?;
+        let Some(next) = next else { break };
+        after = next;
         let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
         let embedded: HashSet<i64> = read::links_to(conn, &pks, &embedding)?
             .into_iter()

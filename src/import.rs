@@ -187,7 +187,7 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
     let files = if opts.with_files {
         progress.phase("downloading file bytes");
         let wanted = files_to_download(&mut conn, &stage).map_err(|e| e.to_string())?;
-        runtime.block_on(download_files(&fetcher, &stage, wanted, &mut report))
+        runtime.block_on(download_files(&fetcher, &stage, wanted, &mut report))?
     } else {
         HashMap::new()
     };
@@ -253,13 +253,15 @@ fn files_to_download(
 }
 
 /// Download file bytes, checking them against the File's `size` and
-/// checksums; a File whose bytes fail keeps pointing at the source.
+/// checksums; a File whose bytes fail keeps pointing at the source. A
+/// download task that panicked is an error: the import stops, instead of
+/// going on without the files it had not seen yet.
 async fn download_files(
     fetcher: &Arc<Fetcher>,
     stage: &Stage,
     wanted: Vec<(String, String)>,
     report: &mut Report,
-) -> HashMap<String, Vec<u8>> {
+) -> Result<HashMap<String, Vec<u8>>, String> {
     let mut tasks = tokio::task::JoinSet::new();
     for (sid, url) in wanted {
         let fetcher = Arc::clone(fetcher);
@@ -269,7 +271,9 @@ async fn download_files(
         });
     }
     let mut out = HashMap::new();
-    while let Some(Ok((sid, url, got))) = tasks.join_next().await {
+    while let Some(done) = tasks.join_next().await {
+        let (sid, url, got) =
+            done.map_err(|e| format!("internal error while downloading files: {e}"))?;
         let place = stage
             .get(&sid)
             .map(|s| s.place.clone())
@@ -301,7 +305,7 @@ async fn download_files(
         }
         out.insert(sid, bytes);
     }
-    out
+    Ok(out)
 }
 
 /// Why downloaded bytes do not match what the File says of them.

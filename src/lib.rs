@@ -13,7 +13,8 @@
 //! - `export`: the whole store as JSON Lines;
 //! - `dumps`: the bulk dumps, built in the background from one snapshot;
 //! - `demo`: the generated demo city;
-//! - `time`: date-time formats.
+//! - `time`: date-time formats;
+//! - `text`: small text helpers (hex digits, ASCII file names, panic messages).
 
 pub mod api;
 pub mod cli;
@@ -26,5 +27,6 @@ pub mod model;
 pub mod render;
 pub mod server;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod urls;

@@ -80,11 +80,7 @@ async fn respond(
     let response = match CatchUnwind(Box::pin(api::handle(state, req))).await {
         Ok(response) => response,
         Err(panic) => {
-            let e = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let e = crate::text::panic_message(panic.as_ref());
             tracing::error!(error = %e, %method, %path, "request handler panicked");
             api::error_response(&ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -74,6 +74,8 @@ pub(crate) struct Ctx {
     pub findings: Mutex<Findings>,
     /// Everything met so far, by id.
     pub collected: Mutex<Collected>,
+    /// Tasks that panicked (see `Report::internal_errors`).
+    pub internal_errors: Mutex<Vec<String>>,
 }
 
 impl Ctx {
@@ -93,6 +95,22 @@ impl Ctx {
             .lock()
             .unwrap()
             .add_at(rule, level, url, path, message);
+    }
+
+    /// The result of a task of this run, or None when it panicked, which is
+    /// recorded: the report then says the check did not finish, instead of
+    /// the run ending early or going on as if the task had found nothing.
+    pub fn joined<T>(&self, done: Result<T, tokio::task::JoinError>, what: &str) -> Option<T> {
+        match done {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.internal_errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(format!("{what}: {e}"));
+                None
+            }
+        }
     }
 
     pub fn version(&self) -> Version {
@@ -131,6 +149,7 @@ pub async fn check(system_url: &str, opts: CheckOptions) -> Report {
         opts: opts.clone(),
         findings: Mutex::new(Findings::default()),
         collected: Mutex::new(Collected::default()),
+        internal_errors: Mutex::new(Vec::new()),
     });
     let ticker = opts
         .progress
@@ -143,6 +162,12 @@ pub async fn check(system_url: &str, opts: CheckOptions) -> Report {
     let mut findings = std::mem::take(&mut *ctx.findings.lock().unwrap()).into_vec();
     findings.extend(std::mem::take(&mut *ctx.fetcher.findings.lock().unwrap()).into_vec());
     let objects = ctx.collected.lock().unwrap().all_ids().len() as u64;
+    let internal_errors = std::mem::take(
+        &mut *ctx
+            .internal_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()),
+    );
     Report {
         endpoint: system_url.into(),
         findings,
@@ -150,6 +175,7 @@ pub async fn check(system_url: &str, opts: CheckOptions) -> Report {
         objects,
         seconds: started.elapsed().as_secs_f64(),
         rules_checked: report::rules_checked(),
+        internal_errors,
     }
 }
 
@@ -216,7 +242,10 @@ async fn run(ctx: &Arc<Ctx>, system_url: &str) {
             }
         }
         let mut by_type = BTreeMap::new();
-        while let Some(Ok((type_name, walk))) = tasks.join_next().await {
+        while let Some(done) = tasks.join_next().await {
+            let Some((type_name, walk)) = ctx.joined(done, "walking a list") else {
+                continue;
+            };
             checks::filters::check_list(ctx, &walk, &type_name).await;
             by_type.insert(type_name, walk.ids());
         }
@@ -245,5 +274,45 @@ pub(crate) fn describe(v: &Value) -> String {
         )
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_panicked_is_reported_and_the_check_does_not_pass() {
+        let ctx = Ctx {
+            fetcher: Fetcher::new(&FetchOptions::default()).unwrap(),
+            version: Mutex::new(Version::V1_1),
+            opts: CheckOptions::default(),
+            findings: Mutex::new(Findings::default()),
+            collected: Mutex::new(Collected::default()),
+            internal_errors: Mutex::new(Vec::new()),
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(async { 1 });
+        tasks.spawn(async { panic!("a bug in a check") });
+        tasks.spawn(async { 3 });
+        let mut results = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            results.extend(ctx.joined(done, "checking an object"));
+        }
+        // The others are still taken.
+        results.sort_unstable();
+        assert_eq!(results, [1, 3]);
+        let errors = ctx.internal_errors.into_inner().unwrap();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("checking an object: "), "{errors:?}");
+        assert!(errors[0].contains("a bug in a check"), "{errors:?}");
+        let report = Report {
+            internal_errors: errors,
+            ..Report::default()
+        };
+        // No finding, yet the check did not pass, and the text says why.
+        assert_eq!(report.exit_code(false), 2);
+        assert!(report.text(3).contains("the check did not finish"));
+        assert!(report.json().contains("a bug in a check"));
     }
 }

@@ -27,6 +27,9 @@ pub struct Report {
     pub objects: u64,
     pub seconds: f64,
     pub rules_checked: usize,
+    /// Parts of the check that failed inside the checker (a task that
+    /// panicked): the check did not finish, whatever the findings say.
+    pub internal_errors: Vec<String>,
 }
 
 impl Report {
@@ -35,8 +38,12 @@ impl Report {
         self.findings.iter().filter(|f| f.level <= level).count()
     }
 
-    /// 0 when no MUST is violated (or, when `strict`, no SHOULD either).
+    /// 0 when no MUST is violated (or, when `strict`, no SHOULD either);
+    /// 2 when the check did not finish.
     pub fn exit_code(&self, strict: bool) -> i32 {
+        if !self.internal_errors.is_empty() {
+            return 2;
+        }
         let worst = if strict { Level::Should } else { Level::Must };
         i32::from(self.count(worst) > 0)
     }
@@ -92,6 +99,16 @@ impl Report {
                 .filter(|f| f.level == Level::May)
                 .count(),
         );
+        if !self.internal_errors.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nthe check did not finish ({} internal errors):",
+                self.internal_errors.len()
+            );
+            for e in &self.internal_errors {
+                let _ = writeln!(out, "  - {e}");
+            }
+        }
         out
     }
 

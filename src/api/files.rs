@@ -59,12 +59,15 @@ fn content(pk: i64, fields: &str, modified: i64, bytes: Vec<u8>) -> Content {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
     };
+    // The stored checksum names the bytes, if it is one: hex digits only
+    // (the ETag is cut from it and goes into a header).
     let checksum = match text("sha512Checksum") {
-        Some(sum) => sum.to_string(),
-        None => hex(&Sha512::digest(&bytes)),
+        Some(sum) if sum.bytes().all(|b| b.is_ascii_hexdigit()) => sum.to_string(),
+        _ => hex(&Sha512::digest(&bytes)),
     };
     Content {
         mime_type: text("mimeType")
+            .filter(|m| HeaderValue::from_str(m).is_ok())
             .unwrap_or("application/octet-stream")
             .to_string(),
         file_name: text("fileName").map_or_else(|| format!("datei-{pk}"), str::to_string),

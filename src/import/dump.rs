@@ -11,7 +11,7 @@ use crate::model::{Kind, BODY_LISTS};
 use serde_json::Value;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// A local source, by what its path is.
 pub enum Dump {
@@ -65,19 +65,21 @@ pub fn read_jsonl(
 ) -> Result<(), String> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-    let mut usable = 0usize;
     let (line_tx, line_rx) = mpsc::sync_channel::<Job>(4);
-    let line_rx = Mutex::new(line_rx);
-    std::thread::scope(|scope| {
+    // Shared by the staging threads only: when both have ended, the reader's
+    // next send fails and it stops too, whatever ended them.
+    let line_rx = Arc::new(Mutex::new(line_rx));
+    let usable = std::thread::scope(|scope| {
         let (out_tx, out_rx) = mpsc::sync_channel::<(usize, Staging)>(8);
         let reader_name = name.clone();
-        scope.spawn(move || read_lines(file, &reader_name, max_bytes, line_tx));
+        let mut threads =
+            vec![scope.spawn(move || read_lines(file, &reader_name, max_bytes, line_tx))];
         for _ in 0..2 {
             let out_tx = out_tx.clone();
-            let line_rx = &line_rx;
+            let line_rx = Arc::clone(&line_rx);
             let (name, empty) = (name.clone(), report.empty_like());
-            scope.spawn(move || loop {
-                let job = line_rx.lock().expect("no worker panics").recv();
+            threads.push(scope.spawn(move || loop {
+                let job = line_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 let (n, staged) = match job {
                     Ok(Job::Lines(n, lines)) => {
                         (n, Ok(stage_lines(&name, lines, empty.empty_like())))
@@ -88,29 +90,62 @@ pub fn read_jsonl(
                 if out_tx.send((n, staged)).is_err() {
                     return;
                 }
-            });
+            }));
         }
-        drop(out_tx);
-        // Batches arrive in any order; merge them in file order.
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0;
-        for (n, staged) in out_rx {
-            waiting.insert(n, staged);
-            while let Some(staged) = waiting.remove(&next) {
-                let (batch, batch_report, batch_usable) = staged?;
-                report.absorb(batch_report);
-                stage.absorb(batch, report);
-                usable += batch_usable;
-                next += 1;
-                progress.tick(stage.len(), &name);
-            }
+        drop((out_tx, line_rx));
+        let merged = merge_batches(out_rx, &name, stage, report, progress);
+        // Joined here, not by the scope (which would panic in turn): a thread
+        // that panicked ended its part early, so what the others read is not
+        // the whole file and nothing may be written.
+        if let Some(why) = first_panic(threads) {
+            return Err(format!(
+                "{name}: internal error, the file was not read to its end: {why}"
+            ));
         }
-        Ok::<(), String>(())
+        merged
     })?;
     if usable == 0 {
         return Err(format!("{name}: no OParl object in the file"));
     }
     Ok(())
+}
+
+/// Wait for every thread (each one: the scope would panic over any left
+/// unjoined that panicked); the message of the first that panicked.
+fn first_panic(threads: Vec<std::thread::ScopedJoinHandle<'_, ()>>) -> Option<String> {
+    let panics: Vec<String> = threads
+        .into_iter()
+        .filter_map(|t| t.join().err())
+        .map(|payload| crate::text::panic_message(payload.as_ref()))
+        .collect();
+    panics.into_iter().next()
+}
+
+/// Take the staged batches as they come (in any order) and merge them in
+/// file order, so ids are given in the same order on every run; returns
+/// how many lines held a usable object.
+fn merge_batches(
+    batches: mpsc::Receiver<(usize, Staging)>,
+    name: &str,
+    stage: &mut Stage,
+    report: &mut Report,
+    progress: &mut Progress,
+) -> Result<usize, String> {
+    let mut usable = 0;
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut next = 0;
+    for (n, staged) in batches {
+        waiting.insert(n, staged);
+        while let Some(staged) = waiting.remove(&next) {
+            let (batch, batch_report, batch_usable) = staged?;
+            report.absorb(batch_report);
+            stage.absorb(batch, report);
+            usable += batch_usable;
+            next += 1;
+            progress.tick(stage.len(), name);
+        }
+    }
+    Ok(usable)
 }
 
 /// A batch of numbered lines for a staging thread, or why reading stopped.
@@ -391,4 +426,24 @@ fn body_ending(stage: &Stage, suffix: &str) -> Option<String> {
         .iter()
         .find(|s| s.kind == Kind::Body && s.sid.ends_with(suffix))
         .map(|s| source_id(&s.sid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_that_panicked_are_reported_not_passed_on() {
+        let why = std::thread::scope(|scope| {
+            let threads = vec![
+                scope.spawn(|| {}),
+                scope.spawn(|| panic!("a staging bug")),
+                scope.spawn(|| panic!("another")),
+            ];
+            first_panic(threads)
+        });
+        assert_eq!(why.as_deref(), Some("a staging bug"));
+        let none = std::thread::scope(|scope| first_panic(vec![scope.spawn(|| {})]));
+        assert_eq!(none, None);
+    }
 }

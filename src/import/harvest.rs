@@ -123,7 +123,7 @@ pub async fn harvest(
                 stage_page(page, stage, report, &mut lists, progress);
             }
             Some(end) = tasks.join_next() => {
-                ends.push(end.map_err(|e| e.to_string())?);
+                ends.push(end.map_err(|e| format!("internal error while reading lists: {e}"))?);
             }
         }
         if tasks.is_empty() {
@@ -353,7 +353,8 @@ pub async fn fetch_unlisted(
             });
         }
         while let Some(done) = tasks.join_next().await {
-            let (url, kind, body, got) = done.map_err(|e| e.to_string())?;
+            let (url, kind, body, got) =
+                done.map_err(|e| format!("internal error while fetching objects: {e}"))?;
             // A failure is not reported here: apply reports the dangling
             // reference with the object that holds it.
             if let Ok(value) = got {

@@ -1,6 +1,11 @@
 //! Queries of the read path. Every query is an index range scan (see the
 //! indexes in migrations/), and batches are loaded with `IN (...)` lists so
 //! rendering a page costs a handful of queries, not one per object.
+//!
+//! A newer version of this program may have written kinds and relations
+//! this one does not know. Such objects and links never leave this module:
+//! they are left out (with a warning), so the rest of the program only sees
+//! codes of `model` and the API answers 404 for such an object.
 
 use crate::db::schema::{file_content, link, object, store_revision};
 use crate::db::{AnyConnection, DbError};
@@ -24,8 +29,9 @@ pub struct ObjectRow {
 }
 
 impl ObjectRow {
+    /// The kind; rows from this module always hold a known one.
     pub fn kind(&self) -> Kind {
-        Kind::from_code(self.kind).expect("object.kind holds a known code")
+        Kind::from_code(self.kind).expect("read leaves out objects of unknown kinds")
     }
 }
 
@@ -44,9 +50,37 @@ pub struct ObjectHead {
 }
 
 impl ObjectHead {
+    /// The kind; heads from this module always hold a known one.
     pub fn kind(&self) -> Kind {
-        Kind::from_code(self.kind).expect("object.kind holds a known code")
+        Kind::from_code(self.kind).expect("read leaves out objects of unknown kinds")
     }
+}
+
+/// Whether this program knows the kind of a stored object; warns if not.
+fn known_kind(pk: i64, code: i16) -> bool {
+    let known = Kind::from_code(code).is_some();
+    if !known {
+        tracing::warn!(
+            pk,
+            kind = code,
+            "object of a kind this version does not know left out"
+        );
+    }
+    known
+}
+
+/// Whether this program knows the relation of a stored link; warns if not.
+fn known_field(l: &LinkRow) -> bool {
+    let known = crate::model::rel_by_code(l.field).is_some();
+    if !known {
+        tracing::warn!(
+            from = l.from_pk,
+            to = l.to_pk,
+            field = l.field,
+            "link of a relation this version does not know left out"
+        );
+    }
+    known
 }
 
 /// One relation between two objects.
@@ -78,7 +112,8 @@ pub fn object(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectRow>, Db
         .find(pk)
         .select(ObjectRow::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?
+        .filter(|r| known_kind(r.pk, r.kind)))
 }
 
 /// The head of the object with this pk.
@@ -91,7 +126,8 @@ pub fn head(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectHead>, DbE
         .find(pk)
         .select(ObjectHead::as_select())
         .load(conn)?
-        .pop())
+        .pop()
+        .filter(|h| known_kind(h.pk, h.kind)))
 }
 
 /// The objects with these pks, deleted or not, in no particular order.
@@ -105,6 +141,7 @@ pub fn objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, 
                 .load(conn)?,
         );
     }
+    rows.retain(|r| known_kind(r.pk, r.kind));
     Ok(rows)
 }
 
@@ -119,22 +156,27 @@ pub fn heads(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectHead>, D
                 .load(conn)?,
         );
     }
+    rows.retain(|h| known_kind(h.pk, h.kind));
     Ok(rows)
 }
 
 /// Up to `limit` objects after the pk `after`, in pk order (a walk over the
-/// whole store, for exports).
+/// whole store, for exports), and the pk to go on after: None at the end.
+/// Objects of unknown kinds are left out but move the cursor on.
 pub fn objects_after(
     conn: &mut AnyConnection,
     after: i64,
     limit: i64,
-) -> Result<Vec<ObjectRow>, DbError> {
-    Ok(object::table
+) -> Result<(Vec<ObjectRow>, Option<i64>), DbError> {
+    let mut rows = object::table
         .filter(object::pk.gt(after))
         .order(object::pk.asc())
         .limit(limit)
         .select(ObjectRow::as_select())
-        .load(conn)?)
+        .load::<ObjectRow>(conn)?;
+    let next = rows.last().map(|r| r.pk);
+    rows.retain(|r| known_kind(r.pk, r.kind));
+    Ok((rows, next))
 }
 
 /// The pks of every live Body.
@@ -183,6 +225,7 @@ pub fn links_from(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<LinkRow>,
                 .load(conn)?,
         );
     }
+    rows.retain(known_field);
     Ok(rows)
 }
 
@@ -324,10 +367,13 @@ pub fn list_page(
             } else {
                 CONSULTATION_ORGANIZATION
             };
+            // Only the list's own kind: a page left short by skipped rows
+            // would end the walk early.
             let q = link::table
                 .inner_join(object::table.on(object::pk.eq(link::from_pk)))
                 .filter(link::to_pk.eq(owner.unwrap_or(0)))
                 .filter(link::field.eq(field))
+                .filter(object::kind.eq(list.item_kind().code()))
                 .into_boxed();
             let q = filter_objects!(q, filter)
                 .filter(link::from_pk.gt(after))

@@ -19,4 +19,5 @@ mod json_format;
 mod lists;
 mod objects;
 mod server;
+mod stored_data;
 mod walk;

@@ -34,7 +34,9 @@ pub async fn check_files(ctx: &Arc<Ctx>) {
         let ctx = Arc::clone(ctx);
         tasks.spawn(async move { check_file(&ctx, &id, &file).await });
     }
-    while tasks.join_next().await.is_some() {}
+    while let Some(done) = tasks.join_next().await {
+        ctx.joined(done, "checking a file");
+    }
 }
 
 async fn check_file(ctx: &Ctx, id: &str, file: &Value) {

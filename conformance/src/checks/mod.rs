@@ -32,5 +32,7 @@ pub async fn organization_lists(ctx: &Arc<Ctx>, body: &Value) {
             }
         }
     }
-    while tasks.join_next().await.is_some() {}
+    while let Some(done) = tasks.join_next().await {
+        ctx.joined(done, "walking an Organization's list");
+    }
 }

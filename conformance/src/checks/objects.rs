@@ -467,7 +467,9 @@ pub async fn resolve_everything(ctx: &Arc<Ctx>) {
                     .insert(id, Some(value));
             });
         }
-        while tasks.join_next().await.is_some() {}
+        while let Some(done) = tasks.join_next().await {
+            ctx.joined(done, "checking an object");
+        }
     }
     check_reference_types(ctx, &origin);
     compare_embedded(ctx);
