@@ -164,6 +164,12 @@ fn stored_data_this_version_does_not_know_is_answered_without_a_panic() {
             );
             assert_ne!(pk_of(m["id"].as_str().unwrap()), pk_of(&foreign_paper));
         }
+        // The change feed, which lists every kind, skips them too.
+        let changed = walk(&server, &format!("{BASE}/changes?limit=1000")).await;
+        assert!(changed.len() > 100, "[{label}]");
+        for id in [&item_id, &foreign_paper] {
+            assert!(!ids(&changed).contains(&id.as_str()), "[{label}] {id}");
+        }
         // File bytes are served; the ETag comes from the bytes instead.
         let bytes = ask(&server, &access_url).await;
         assert_eq!(bytes.status, StatusCode::OK, "[{label}]");
