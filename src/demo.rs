@@ -305,7 +305,7 @@ fn round6(x: f64) -> f64 {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    crate::api::files::hex(bytes)
+    crate::text::hex(bytes)
 }
 
 /// Berlin time: +02:00 from the last Sunday of March to the last Sunday of
@@ -822,7 +822,7 @@ fn membership(
 
 /// A name as it could appear in an email address.
 fn ascii(name: &str) -> String {
-    crate::api::files::ascii_fallback(name)
+    crate::text::ascii_fallback(name)
         .to_lowercase()
         .replace([' ', '.'], "")
 }

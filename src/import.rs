@@ -315,7 +315,7 @@ fn check_bytes(fields: &serde_json::Map<String, Value>, bytes: &[u8]) -> Option<
             return Some(format!("{} bytes where size says {size}", bytes.len()));
         }
     }
-    let hex = crate::api::files::hex;
+    let hex = crate::text::hex;
     if let Some(want) = fields.get("sha512Checksum").and_then(Value::as_str) {
         let got = hex(&sha2::Sha512::digest(bytes));
         if !got.eq_ignore_ascii_case(want) {

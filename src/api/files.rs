@@ -9,6 +9,7 @@ use super::route::Disposition;
 use super::{AppState, Body};
 use crate::model::Kind;
 use crate::store::read;
+use crate::text::{ascii_fallback, hex};
 use crate::time::{format_http_date, parse_http_date};
 use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -223,26 +224,6 @@ pub fn content_disposition(disposition: Disposition, file_name: &str) -> String 
     }
 }
 
-/// The name with umlauts spelled out and anything else outside ASCII replaced.
-pub fn ascii_fallback(name: &str) -> String {
-    let mut out = String::new();
-    for ch in name.chars() {
-        match ch {
-            'ä' => out.push_str("ae"),
-            'ö' => out.push_str("oe"),
-            'ü' => out.push_str("ue"),
-            'Ä' => out.push_str("Ae"),
-            'Ö' => out.push_str("Oe"),
-            'Ü' => out.push_str("Ue"),
-            'ß' => out.push_str("ss"),
-            '"' | '\\' => out.push('_'),
-            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
-            _ => out.push('_'),
-        }
-    }
-    out
-}
-
 fn rfc8187(name: &str) -> String {
     let mut out = String::new();
     for b in name.bytes() {
@@ -253,11 +234,6 @@ fn rfc8187(name: &str) -> String {
         }
     }
     out
-}
-
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
