@@ -118,7 +118,7 @@ pub async fn walk(ctx: &Ctx, first: &str, type_name: &str, body_list: bool) -> W
     })
     .await;
     if walk.complete {
-        let sizes: BTreeSet<i64> = per_page[..per_page.len() - 1]
+        let sizes: BTreeSet<i64> = per_page[..per_page.len().saturating_sub(1)]
             .iter()
             .filter_map(|(_, e)| *e)
             .collect();
