@@ -290,24 +290,27 @@ fn start_server(oparl: &std::path::Path, url: &str, port: u16, extra: &[&str]) -
         TcpStream::connect(("127.0.0.1", port)).is_err(),
         "port {port} is taken (by a server of an earlier run?)"
     );
-    let child = Command::new(oparl)
-        .args([
-            "--database-url",
-            url,
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start oparl serve");
+    // Killed and waited for by `Server`'s drop, also when it never starts.
+    let server = Server(
+        Command::new(oparl)
+            .args([
+                "--database-url",
+                url,
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start oparl serve"),
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server(child);
+            return server;
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -660,7 +660,7 @@ fn people(
     let seat_group: Vec<usize> = SEATS
         .iter()
         .enumerate()
-        .flat_map(|(g, n)| std::iter::repeat(g).take(*n))
+        .flat_map(|(g, n)| std::iter::repeat_n(g, *n))
         .collect();
     // 60 councillors (48 seats, turnover of 6 per term), the mayor, and 9
     // advisory members of committees: 70 people.
@@ -852,7 +852,7 @@ fn meeting(
     let now = present();
     let held = start < now;
     let invited = start < now + 21 * 86_400;
-    let cancelled = held && n % 37 == 0;
+    let cancelled = held && n.is_multiple_of(37);
     let org_name = serde_json::from_str::<Value>(b.row(org).fields.as_str()).unwrap()["shortName"]
         .as_str()
         .unwrap_or("Gremium")
@@ -905,7 +905,7 @@ fn meeting(
             );
             b.link(pk, "verbatimProtocol", verbatim);
         }
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             let aux = b.file(
                 body,
                 at,
@@ -1015,7 +1015,7 @@ fn paper(
         ],
     );
     b.link(pk, "mainFile", main);
-    if c.seq % 25 == 0 {
+    if c.seq.is_multiple_of(25) {
         let master = b.file(
             c.body,
             created,
@@ -1033,11 +1033,11 @@ fn paper(
             created + 60,
             &format!("{title} zu {reference}"),
             &format!("Anlage-{}-{}-{}.pdf", k + 1, c.seq, c.year),
-            &[subject.clone()],
+            std::slice::from_ref(&subject),
         );
         b.link(pk, "auxiliaryFile", aux);
     }
-    if c.topic.2 && c.seq % 2 == 0 {
+    if c.topic.2 && c.seq.is_multiple_of(2) {
         let loc = b.location(
             c.body,
             created,
@@ -1134,7 +1134,7 @@ fn agenda(b: &mut Builder, body: i64, slot: MeetingSlot, entries: Vec<AgendaEntr
                     at,
                     &format!("Beschluss zu TOP {}", i + 1),
                     &format!("Beschluss-TOP-{}.pdf", i + 1),
-                    &[name.clone()],
+                    std::slice::from_ref(&name),
                 );
                 b.link(item, "resolutionFile", file);
             }
@@ -1144,7 +1144,7 @@ fn agenda(b: &mut Builder, body: i64, slot: MeetingSlot, entries: Vec<AgendaEntr
                     at,
                     &format!("Tischvorlage zu TOP {}", i + 1),
                     &format!("Tischvorlage-TOP-{}.pdf", i + 1),
-                    &[name.clone()],
+                    std::slice::from_ref(&name),
                 );
                 b.link(item, "auxiliaryFile", file);
             }

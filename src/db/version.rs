@@ -382,7 +382,7 @@ mod tests {
             let shared = shared.clone();
             tokio::spawn(async move {
                 shared
-                    .current(|| std::future::pending::<Result<Version, DbError>>())
+                    .current(std::future::pending::<Result<Version, DbError>>)
                     .await
             })
         };

@@ -108,8 +108,8 @@ fn not_modified_only_while_unchanged() {
         rename(&app, &file, "Anlage – geändert", oparl::time::now() + 100);
         for (url, old) in urls.iter().zip(&before) {
             let shows_it = url != &body_id
-                && !(url == &papers
-                    && !app.json(&papers).await["data"]
+                && (url != &papers
+                    || app.json(&papers).await["data"]
                         .as_array()
                         .unwrap()
                         .iter()

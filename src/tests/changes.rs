@@ -250,12 +250,7 @@ fn the_feed_filters_by_body_and_type_and_refuses_bad_parameters() {
             .as_str()
             .unwrap()
             .to_string();
-        let not_a_body = pk_of(
-            &app.json(&paper).await["data"][0]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        let not_a_body = pk_of(app.json(&paper).await["data"][0]["id"].as_str().unwrap());
         let answer = app.get(&format!("{BASE}/changes?body={not_a_body}")).await;
         assert_eq!(answer.status, 404, "[{label}]");
     });

@@ -3,7 +3,7 @@
 //! against a deliberately broken copy of it (every planted fault is caught), and against a real vendor's crawl (its known defects are
 //! reported).
 
-use crate::fixtures::{edit_json, serve_api, serve_huertgenwald};
+use crate::fixtures::{edit_json, serve_api, serve_huertgenwald, Fault};
 use crate::support::*;
 use oparl_conformance::report::{Finding, Report};
 use oparl_conformance::rules::Level;
@@ -60,9 +60,7 @@ fn every_planted_fault_is_caught() {
             .unwrap();
         format!("/consultation/{pk}")
     };
-    let fault: Arc<
-        dyn Fn(&str, &str, &mut hyper::Response<http_body_util::Full<bytes::Bytes>>) + Send + Sync,
-    > = Arc::new(
+    let fault: Fault = Arc::new(
         move |path: &str,
               query: &str,
               answer: &mut hyper::Response<http_body_util::Full<bytes::Bytes>>| {

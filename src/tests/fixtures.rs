@@ -19,6 +19,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 type Answer = Response<Full<Bytes>>;
+/// Rewrites an answer of `serve_api`: (path, query, answer).
+pub type Fault = Arc<dyn Fn(&str, &str, &mut Answer) + Send + Sync>;
 type Handler = Arc<
     dyn Fn(Request<hyper::body::Incoming>) -> Pin<Box<dyn Future<Output = Answer> + Send>>
         + Send
@@ -27,10 +29,7 @@ type Handler = Arc<
 
 /// Our API on a socket, with ids minted for that socket's address. `fault`
 /// may rewrite each answer: (path, query, status, headers, JSON body).
-pub async fn serve_api(
-    state: &AppState,
-    fault: Option<Arc<dyn Fn(&str, &str, &mut Answer) + Send + Sync>>,
-) -> String {
+pub async fn serve_api(state: &AppState, fault: Option<Fault>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
