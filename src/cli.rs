@@ -367,9 +367,7 @@ fn check(args: &CheckArgs) -> Result<(), String> {
     // message and a failed exit, not in an abort without a report.
     let url = args.system_url.clone();
     let report = runtime
-        .block_on(tokio::spawn(async move {
-            oparl_conformance::check(&url, opts).await
-        }))
+        .block_on(runtime.spawn(async move { oparl_conformance::check(&url, opts).await }))
         .map_err(|e| {
             format!(
                 "the check of {} stopped: internal error: {e}",

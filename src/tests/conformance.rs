@@ -230,3 +230,21 @@ fn the_huertgenwald_crawl_shows_its_known_defects() {
     assert!(report.exit_code(false) != 0);
     let _: Value = serde_json::from_str(&report.json()).unwrap();
 }
+
+#[test]
+fn oparl_check_on_the_command_line_prints_the_report_and_fails_on_violations() {
+    let rt = multi_thread_runtime();
+    // Served by the runtime's workers while the command runs.
+    let system = rt.block_on(serve_huertgenwald());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oparl"))
+        .args(["check", "--max-files", "0", &system])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A report and the verdict, not a panic (exit status 101).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.starts_with("OParl check of"), "{stdout}");
+    assert!(stdout.contains("MUST"), "{stdout}");
+    assert!(stderr.contains("violates OParl 1.1"), "{stderr}");
+}
