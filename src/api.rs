@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod changes;
+pub mod dcat;
 pub mod dump;
 pub mod error;
 pub mod files;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub dumps: Option<Arc<crate::dumps::Dumps>>,
     /// Longest time an answer may take before it becomes a 503.
     time_limit: std::time::Duration,
+    /// What the DCAT-AP.de catalogue takes from settings.
+    pub dcat: crate::dcat::DcatSettings,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             max_stale: std::time::Duration::ZERO,
             dumps: None,
             time_limit: DEFAULT_TIME_LIMIT,
+            dcat: crate::dcat::DcatSettings::default(),
         }
     }
 
@@ -81,6 +85,12 @@ impl AppState {
     /// PostgreSQL drops a statement nobody waits for any more.
     pub fn with_time_limit(mut self, limit: std::time::Duration) -> AppState {
         self.time_limit = limit;
+        self
+    }
+
+    /// Describe the catalogue with these settings (see `crate::dcat`).
+    pub fn with_dcat(mut self, settings: crate::dcat::DcatSettings) -> AppState {
+        self.dcat = settings;
         self
     }
 
@@ -167,7 +177,12 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     // never understated.
     let mut version = None;
     let asked = std::time::Instant::now();
-    if !matches!(route, Route::FileContent(..) | Route::Dump(..)) {
+    // The catalogue shows the dump files too, which change apart from the
+    // database: it is built afresh on every request.
+    if !matches!(
+        route,
+        Route::FileContent(..) | Route::Dump(..) | Route::Dcat
+    ) {
         let kept = state.recent.get(&target);
         let bounded = !state.max_stale.is_zero();
         let kept = match kept {
@@ -207,6 +222,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
             return files::serve(state, pk, disposition, req.headers()).await
         }
         Route::Dump(body) => return dump::serve(state, body, req.headers()).await,
+        Route::Dcat => return dcat::serve(state, req.headers()).await,
         Route::Changes => {
             let q = changes::ChangesQuery::parse(query.as_deref())?;
             run(&state.db, move |conn| {
@@ -576,7 +592,7 @@ pub fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
 }
 
 /// JSON bytes with the headers every JSON answer carries.
-fn json_bytes(status: StatusCode, bytes: Bytes) -> Response<Body> {
+pub(crate) fn json_bytes(status: StatusCode, bytes: Bytes) -> Response<Body> {
     let length = HeaderValue::from(bytes.len());
     let mut response = Response::new(Body::new(bytes));
     *response.status_mut() = status;

@@ -183,6 +183,28 @@ struct ServeArgs {
     #[arg(long, env = "OPARL_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     request_timeout_ms: u64,
+    /// The URI of the publisher of the DCAT-AP.de catalogue (B/dcat);
+    /// without it the publisher is a blank node.
+    #[arg(long, env = "OPARL_DCAT_PUBLISHER_URI")]
+    dcat_publisher_uri: Option<String>,
+
+    /// The name of the catalogue's publisher; default the System's name.
+    #[arg(long, env = "OPARL_DCAT_PUBLISHER_NAME")]
+    dcat_publisher_name: Option<String>,
+
+    /// `dcatde:contributorID` of the catalogue and its datasets (a URI of
+    /// GovData's contributor list).
+    #[arg(long, env = "OPARL_DCAT_CONTRIBUTOR_ID")]
+    dcat_contributor_id: Option<String>,
+
+    /// `dct:accrualPeriodicity` of the datasets, a code of the EU frequency
+    /// vocabulary.
+    #[arg(
+        long,
+        env = "OPARL_DCAT_ACCRUAL_PERIODICITY",
+        default_value = "UPDATE_CONT"
+    )]
+    dcat_accrual_periodicity: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -319,6 +341,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 None => format!("http://{listen}/oparl/v1.1"),
             };
             let urls = Urls::new(&base).map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
+            let dcat = crate::dcat::DcatSettings {
+                publisher_uri: args.dcat_publisher_uri.clone(),
+                publisher_name: args.dcat_publisher_name.clone(),
+                contributor_id: args.dcat_contributor_id.clone(),
+                accrual_periodicity: args.dcat_accrual_periodicity.clone(),
+            };
+            dcat.validate()?;
             let db = open(!args.no_migrate)?;
             prepare_store(&db, args.demo)?;
             drop(db);
@@ -329,7 +358,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))?;
             let mut state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
                 .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms))
-                .with_time_limit(limit);
+                .with_time_limit(limit)
+                .with_dcat(dcat);
             let mut every = None;
             if args.dump_every_secs > 0 {
                 let dumps = crate::dumps::Dumps::new(&args.dump_dir)

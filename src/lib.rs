@@ -12,6 +12,7 @@
 //! - `import`: `oparl import`, from live endpoints and dumps, with repairs;
 //! - `export`: the whole store as JSON Lines;
 //! - `dumps`: the bulk dumps, built in the background from one snapshot;
+//! - `dcat`: the DCAT-AP.de catalogue of the System and its Bodies;
 //! - `demo`: the generated demo city;
 //! - `time`: date-time formats;
 //! - `text`: small text helpers (hex digits, ASCII file names, panic messages).
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod cli;
 pub mod db;
+pub mod dcat;
 pub mod demo;
 pub mod dumps;
 pub mod export;

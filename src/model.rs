@@ -118,6 +118,8 @@ pub const OPARL_VERSION: &str = "https://schema.oparl.org/1.1/";
 pub const VENDOR_PREFIX: &str = "server:";
 /// `server:changes`: on the System and each Body, the URL of the change feed.
 pub const CHANGES_PROPERTY: &str = "server:changes";
+/// `server:dcat`: on the System, the URL of the DCAT-AP.de catalogue.
+pub const DCAT_PROPERTY: &str = "server:dcat";
 /// `server:revision`: on each feed entry its revision, on a feed page the
 /// store's revision the page was read at.
 pub const REVISION_PROPERTY: &str = "server:revision";

@@ -346,6 +346,7 @@ impl Renderer<'_> {
                 url_member(out, "oparlVersion", model::OPARL_VERSION);
                 url_member(out, "body", &self.urls.list(ListKind::Bodies, 0));
                 url_member(out, model::CHANGES_PROPERTY, &self.urls.changes());
+                url_member(out, model::DCAT_PROPERTY, &self.urls.dcat());
             }
             _ => {}
         }

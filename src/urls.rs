@@ -74,6 +74,11 @@ impl Urls {
         format!("{}/changes", self.base)
     }
 
+    /// The DCAT-AP.de catalogue (this server's extension; see `api::dcat`).
+    pub fn dcat(&self) -> String {
+        format!("{}/dcat", self.base)
+    }
+
     /// The bulk dump of a Body, or with None of the whole store.
     pub fn dump(&self, body: Option<i64>) -> String {
         match body {

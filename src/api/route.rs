@@ -19,6 +19,8 @@ pub enum Route {
     Changes,
     /// The bulk dump of a Body, or of the whole store.
     Dump(Option<i64>),
+    /// The DCAT-AP.de catalogue.
+    Dcat,
 }
 
 /// How a File's bytes are sent.
@@ -51,6 +53,7 @@ impl Route {
             Route::FileContent(pk, Disposition::Download) => urls.file_download(pk),
             Route::Changes => urls.changes(),
             Route::Dump(body) => urls.dump(body),
+            Route::Dcat => urls.dcat(),
         }
     }
 }
@@ -87,6 +90,7 @@ fn parse_segments(segments: &[&str]) -> Option<Route> {
         ["body"] => Route::List(ListKind::Bodies, 0),
         ["changes"] => Route::Changes,
         ["dump"] => Route::Dump(None),
+        ["dcat"] => Route::Dcat,
         ["body", id, "dump"] => Route::Dump(Some(number(id)?)),
         [kind, id] => {
             let kind = Kind::from_segment(kind).filter(|k| *k != Kind::System)?;
@@ -151,6 +155,7 @@ mod tests {
         routes.push(Route::Changes);
         routes.push(Route::Dump(None));
         routes.push(Route::Dump(Some(4)));
+        routes.push(Route::Dcat);
         for route in routes {
             let url = route.url(&urls);
             assert_eq!(

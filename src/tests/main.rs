@@ -9,6 +9,7 @@ mod availability;
 mod caching;
 mod changes;
 mod conformance;
+mod dcat;
 mod deletion;
 mod dumps;
 mod exactness;

@@ -1,0 +1,270 @@
+//! The DCAT-AP.de catalogue (`B/dcat`): one Dataset per live Body, the
+//! licence mapping, the dump distributions' size and checksum, and every
+//! URL of ours in it resolving.
+
+use crate::support::*;
+use oparl::api::{self, AppState};
+use oparl::dumps::Dumps;
+use oparl::urls::Urls;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The nodes of the catalogue's graph of one type.
+fn nodes<'a>(doc: &'a Value, ty: &str) -> Vec<&'a Value> {
+    doc["@graph"]
+        .as_array()
+        .expect("@graph is an array")
+        .iter()
+        .filter(|n| n["@type"] == ty)
+        .collect()
+}
+
+fn node<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["@graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["@id"] == id)
+        .unwrap_or_else(|| panic!("no node {id}"))
+}
+
+/// Every string in the document that is a URL of this server.
+fn our_urls(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) if s.starts_with(BASE) => {
+            out.insert(s.split('#').next().unwrap().to_string());
+        }
+        Value::Array(a) => a.iter().for_each(|v| our_urls(v, out)),
+        Value::Object(o) => o.values().for_each(|v| our_urls(v, out)),
+        _ => {}
+    }
+}
+
+/// The live Bodies' pks, as the API lists them.
+async fn body_pks(app: &TestApp) -> BTreeSet<i64> {
+    app.walk(&format!("{BASE}/body"))
+        .await
+        .iter()
+        .map(|b| pk_of(b["id"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_catalogue_has_a_dataset_per_body_dumps_with_their_checksums_and_only_urls_that_resolve() {
+    each_backend(true, |app| async move {
+        let label = app.label();
+        let dir = std::env::temp_dir().join(format!(
+            "oparl-dcat-{}-{label}-{}",
+            std::process::id(),
+            oparl::time::now()
+        ));
+        let dumps = Arc::new(Dumps::new(&dir).unwrap());
+        let urls = Urls::new(BASE).unwrap();
+        dumps.build(app.store.db(), &urls).unwrap();
+        let app = TestApp {
+            state: Arc::new(
+                AppState::new(app.store.db().clone(), urls, api::DEFAULT_CACHE_BYTES)
+                    .with_dumps(Arc::clone(&dumps)),
+            ),
+            store: app.store,
+        };
+
+        let system = app.json(BASE).await;
+        assert_eq!(system["server:dcat"], format!("{BASE}/dcat"), "[{label}]");
+        let answer = app.get(&format!("{BASE}/dcat")).await;
+        assert_eq!(answer.status, 200, "[{label}]");
+        assert!(answer
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/ld+json")));
+        let doc = answer.json();
+
+        // One Dataset per live Body (plus the whole store's).
+        let bodies = body_pks(&app).await;
+        assert!(!bodies.is_empty());
+        let datasets = nodes(&doc, "dcat:Dataset");
+        let described: BTreeSet<i64> = datasets
+            .iter()
+            .filter_map(|d| d["dct:identifier"].as_str())
+            .filter(|id| id.starts_with(&format!("{BASE}/body/")))
+            .map(pk_of)
+            .collect();
+        assert_eq!(described, bodies, "[{label}]");
+        assert_eq!(datasets.len(), bodies.len() + 1, "[{label}]");
+        let catalog = &nodes(&doc, "dcat:Catalog")[0];
+        assert_eq!(
+            catalog["dcat:dataset"].as_array().unwrap().len(),
+            datasets.len()
+        );
+        let service = &nodes(&doc, "dcat:DataService")[0];
+        assert_eq!(service["dcat:endpointURL"]["@id"], BASE);
+        assert_eq!(
+            service["dct:conformsTo"]["@id"],
+            "https://schema.oparl.org/1.1/"
+        );
+
+        // The demo city: geocoding from ags/rgs, contact, temporal coverage.
+        let city = datasets
+            .iter()
+            .find(|d| d["dct:publisher"]["foaf:name"] == "Stadt Lindenbrück")
+            .expect("the demo city's dataset");
+        let geo: Vec<&str> = city["dcatde:politicalGeocodingURI"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["@id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            geo,
+            [
+                "http://dcat-ap.de/def/politicalGeocoding/regionalKey/059990120000",
+                "http://dcat-ap.de/def/politicalGeocoding/municipalityKey/05999012"
+            ]
+        );
+        assert_eq!(
+            city["dcat:contactPoint"]["vcard:hasEmail"]["@id"],
+            "mailto:ratsbuero@lindenbrueck.example"
+        );
+        let start = city["dct:temporal"]["dcat:startDate"]["@value"]
+            .as_str()
+            .unwrap();
+        let end = city["dct:temporal"]["dcat:endDate"]["@value"]
+            .as_str()
+            .unwrap();
+        assert!(start.len() == 10 && start < end, "[{label}] {start}..{end}");
+
+        // Each dump distribution states the file's size and SHA-256, and
+        // downloading it gives exactly those bytes.
+        let mut dump_distributions = 0;
+        let distributions = datasets
+            .iter()
+            .flat_map(|d| d["dcat:distribution"].as_array().unwrap());
+        for d in distributions {
+            let Some(download) = d["dcat:downloadURL"]["@id"].as_str() else {
+                continue;
+            };
+            dump_distributions += 1;
+            assert_eq!(d["dcat:accessURL"]["@id"], download);
+            let got = app.get(download).await;
+            assert_eq!(got.status, 200, "[{label}] {download}");
+            assert_eq!(
+                d["dcat:byteSize"]["@value"],
+                got.body.len() as u64,
+                "[{label}] {download}"
+            );
+            let hex: String = Sha256::digest(&got.body)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(
+                d["spdx:checksum"]["spdx:checksumValue"]["@value"], hex,
+                "[{label}] {download}"
+            );
+            let body = download
+                .strip_suffix("/dump")
+                .and_then(|b| b.strip_prefix(&format!("{BASE}/body/")))
+                .map(|n| n.parse::<i64>().unwrap());
+            let file = dumps.get(body).unwrap();
+            assert_eq!(hex, file.sha256);
+        }
+        assert_eq!(dump_distributions, bodies.len() + 1, "[{label}]");
+
+        // Every URL of this server in the catalogue resolves.
+        let mut ours = BTreeSet::new();
+        our_urls(&doc, &mut ours);
+        assert!(ours.len() > bodies.len() * 3, "[{label}] {ours:?}");
+        for url in ours {
+            assert_eq!(app.get(&url).await.status, 200, "[{label}] {url}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    });
+}
+
+/// Replace some plain values of an object through the write path.
+fn set_fields(app: &TestApp, pk: i64, set: &[(&str, Option<&str>)]) {
+    let mut conn = app.conn();
+    let row = oparl::store::read::object(&mut conn, pk).unwrap().unwrap();
+    let mut fields: Map<String, Value> = serde_json::from_str(&row.fields).unwrap();
+    for (name, value) in set {
+        match value {
+            Some(v) => fields.insert(name.to_string(), Value::from(*v)),
+            None => fields.remove(*name),
+        };
+    }
+    let at = oparl::time::now();
+    oparl::store::write::change(&mut conn, |c| c.update_fields(pk, &fields, at)).unwrap();
+}
+
+#[test]
+fn licences_map_to_the_dcat_ap_de_vocabulary_with_attribution_where_demanded() {
+    each_backend(true, |app| async move {
+        let label = app.label();
+        let city = app
+            .walk(&format!("{BASE}/body"))
+            .await
+            .into_iter()
+            .find(|b| b["name"] == "Stadt Lindenbrück")
+            .unwrap();
+        let pk = pk_of(city["id"].as_str().unwrap());
+        let system_pk = {
+            let mut conn = app.conn();
+            oparl::store::read::system(&mut conn).unwrap().unwrap().pk
+        };
+        // (Body.license, System.license, expected licence, attribution)
+        let cases = [
+            (
+                Some("https://creativecommons.org/licenses/by/4.0/"),
+                None,
+                "http://dcat-ap.de/def/licenses/cc-by/4.0",
+                true,
+            ),
+            (
+                Some("https://creativecommons.org/publicdomain/zero/1.0/"),
+                None,
+                "http://dcat-ap.de/def/licenses/cc-zero",
+                false,
+            ),
+            (
+                Some("https://www.govdata.de/dl-de/by-2-0"),
+                None,
+                "http://dcat-ap.de/def/licenses/dl-by-de/2.0",
+                true,
+            ),
+            // No licence on the Body: the System's holds.
+            (
+                None,
+                Some("https://www.govdata.de/dl-de/zero-2-0"),
+                "http://dcat-ap.de/def/licenses/dl-zero-de/2.0",
+                false,
+            ),
+            (
+                Some("https://ris.example/nutzungsbedingungen"),
+                None,
+                "http://dcat-ap.de/def/licenses/other-closed",
+                false,
+            ),
+        ];
+        for (body_licence, system_licence, expected, attribution) in cases {
+            set_fields(&app, pk, &[("license", body_licence)]);
+            if system_licence.is_some() {
+                set_fields(&app, system_pk, &[("license", system_licence)]);
+            }
+            let doc = app.json(&format!("{BASE}/dcat")).await;
+            let dataset = node(&doc, &format!("{BASE}/dcat#body-{pk}"));
+            let distributions = dataset["dcat:distribution"].as_array().unwrap();
+            assert!(!distributions.is_empty());
+            for d in distributions {
+                assert_eq!(
+                    d["dct:license"]["@id"], expected,
+                    "[{label}] {body_licence:?}"
+                );
+                let text = &d["dcatde:licenseAttributionByText"]["@value"];
+                assert_eq!(text.is_string(), attribution, "[{label}] {body_licence:?}");
+                if attribution {
+                    assert!(text.as_str().unwrap().contains("Stadt Lindenbrück"));
+                }
+            }
+        }
+    });
+}
