@@ -423,6 +423,73 @@ pub const MEETING_ORGANIZATION: i16 = 9;
 /// Code of `Consultation.organization`, behind `Organization.consultation`.
 pub const CONSULTATION_ORGANIZATION: i16 = 31;
 
+/// Code of `Person.membership`, the relation behind `Membership.person`.
+pub const PERSON_MEMBERSHIP: i16 = 5;
+/// Code of `Paper.consultation`, the relation behind `Consultation.paper`.
+pub const PAPER_CONSULTATION: i16 = 28;
+
+/// A reference that OParl 1.1 requires of an object served at its id: the
+/// member's name, and the relation the store derives it from. When the
+/// relation belongs to another kind, the member is a back-reference to the
+/// parent that embeds the object (`Consultation.paper` from
+/// `Paper.consultation`); otherwise it is the object's own reference.
+///
+/// The back-references are required by the spec's field tables ("MUST be
+/// present when fetched on its own"); `Consultation.agendaItem` and
+/// `Consultation.meeting` are required by their descriptions, where the
+/// consultation has one. `LegislativeTerm.body` is left out: the store
+/// derives it from the Body every object belongs to, so it is always there.
+///
+/// An importer whose source names a target it never serves keeps such a
+/// reference pointing at the source, stored under the member's name in the
+/// object's own values (see `import::apply`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequiredRef {
+    pub kind: Kind,
+    pub name: &'static str,
+    pub rel: i16,
+}
+
+impl RequiredRef {
+    /// Whether the member is a back-reference to the embedding parent.
+    pub fn is_back_reference(&self) -> bool {
+        RELS[self.rel as usize].owner != self.kind
+    }
+}
+
+pub const REQUIRED_REFS: [RequiredRef; 5] = [
+    RequiredRef {
+        kind: Kind::AgendaItem,
+        name: "meeting",
+        rel: MEETING_AGENDA_ITEM,
+    },
+    RequiredRef {
+        kind: Kind::Membership,
+        name: "person",
+        rel: PERSON_MEMBERSHIP,
+    },
+    RequiredRef {
+        kind: Kind::Consultation,
+        name: "paper",
+        rel: PAPER_CONSULTATION,
+    },
+    RequiredRef {
+        kind: Kind::Consultation,
+        name: "agendaItem",
+        rel: 29,
+    },
+    RequiredRef {
+        kind: Kind::Consultation,
+        name: "meeting",
+        rel: 30,
+    },
+];
+
+/// The required references of a kind.
+pub fn required_refs(kind: Kind) -> impl Iterator<Item = &'static RequiredRef> {
+    REQUIRED_REFS.iter().filter(move |r| r.kind == kind)
+}
+
 /// Kinds that exist only inside one parent: deleting the parent deletes them.
 pub fn owned_by_parent(kind: Kind) -> bool {
     matches!(
@@ -489,6 +556,25 @@ mod tests {
         for k in Kind::ALL {
             assert_eq!(Kind::from_code(k.code()), Some(k));
             assert_eq!(Kind::from_segment(k.segment()), Some(k));
+        }
+    }
+
+    #[test]
+    fn required_references_name_their_relations() {
+        for r in &REQUIRED_REFS {
+            let rel = &RELS[r.rel as usize];
+            if r.is_back_reference() {
+                assert_eq!(rel.target, r.kind, "{}.{}", r.kind.name(), r.name);
+                assert_eq!(
+                    rel.back,
+                    Some((r.name, true)),
+                    "{}.{}",
+                    r.kind.name(),
+                    r.name
+                );
+            } else {
+                assert_eq!((rel.owner, rel.name), (r.kind, r.name));
+            }
         }
     }
 
