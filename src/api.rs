@@ -440,7 +440,7 @@ fn rendered(
         .map(Some)
 }
 
-/// One page of a list: `{data, pagination, links}` (digest §5.1).
+/// One page of a list: `{data, pagination, links}` (spec §2.5 pagination).
 fn list_page(
     conn: &mut AnyConnection,
     state: &AppState,
@@ -641,7 +641,7 @@ fn redirect(url: &str, query: Option<&str>) -> Response<Body> {
 }
 
 /// CORS preflight and plain OPTIONS: what may be asked, no body. No
-/// `Access-Control-Allow-Methods` (digest §8.3: SHOULD NOT be set).
+/// `Access-Control-Allow-Methods` (spec §2.6 CORS: SHOULD NOT be set).
 fn options_response() -> Response<Body> {
     let mut response = bare(StatusCode::NO_CONTENT);
     let h = response.headers_mut();

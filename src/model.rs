@@ -8,7 +8,7 @@
 //! written once, here, instead of twelve times. The codes are stored in the
 //! database: never renumber them, only append.
 
-/// The twelve object types of OParl 1.1 (digest §3).
+/// The twelve object types of OParl 1.1 (spec §3 Schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     System = 0,
@@ -68,13 +68,14 @@ impl Kind {
         }
     }
 
-    /// The exact `type` URI (digest §1.5).
+    /// The exact `type` URI: `https://schema.oparl.org/1.1/` and the type
+    /// name (spec §3.1, the properties every object has).
     pub fn type_uri(self) -> String {
         format!("{TYPE_PREFIX}{}", self.name())
     }
 
     /// The path segment of this kind in our URLs: lowercase, words joined by
-    /// a hyphen, so that one canonical spelling exists (digest §8.1).
+    /// a hyphen, so that one canonical spelling exists (spec §2.3 URLs).
     pub fn segment(self) -> &'static str {
         match self {
             Kind::System => "system",
@@ -97,8 +98,10 @@ impl Kind {
     }
 
     /// Whether objects of this kind carry a `body` reference. For
-    /// LegislativeTerm it is the back-reference of §4.3; for the others a
-    /// plain reference. Meeting has none (digest §12.3 item 14).
+    /// LegislativeTerm it is a back-reference (required when fetched on its
+    /// own); for the others a plain reference. Meeting has none in the spec's
+    /// schema (spec §3, Meeting): its Body is known from its list or its
+    /// organizations, and we invent no such field.
     pub fn has_body_field(self) -> bool {
         matches!(
             self,
@@ -153,11 +156,11 @@ pub struct RelDef {
     pub name: &'static str,
     pub target: Kind,
     pub shape: Shape,
-    /// Left out with `omit_internal=true` (digest §6.3).
+    /// Left out with `omit_internal=true` (spec §2.5, new in 1.1).
     pub omit_internal: bool,
     /// The name of the back-reference this relation produces on the target
-    /// when the target is fetched on its own (digest §4.3), and whether it is
-    /// a single URL (true) or an array of URLs.
+    /// when the target is fetched on its own (spec §3 Schema: left out when
+    /// embedded), and whether it is a single URL (true) or an array of URLs.
     pub back: Option<(&'static str, bool)>,
 }
 
@@ -227,7 +230,8 @@ pub static RELS: [RelDef; 35] = [
         many("organizations"),
     ),
     // Person.location (a URL) is rendered from the same link as the embedded
-    // locationObject, so the two can never disagree (digest §11 rule 80).
+    // locationObject, so the two can never disagree (spec §3, Person; rule 80
+    // of `oparl check`).
     def(
         4,
         Person,
@@ -498,8 +502,9 @@ pub fn owned_by_parent(kind: Kind) -> bool {
     )
 }
 
-/// The external lists (digest §4.1). The owner is either the System, a Body
-/// or an Organization; the field name is what the owner's JSON calls it.
+/// The external lists (spec §2.5 object lists and pagination). The owner is
+/// either the System, a Body or an Organization; the field name is what the
+/// owner's JSON calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {
     /// `System.body`

@@ -1,7 +1,7 @@
 //! Turns stored rows into OParl JSON: the standalone form (with
 //! back-references, as served at an object's `id` and in list pages) and the
 //! embedded form (without them), tombstones for deleted objects, and the
-//! output rules of digest §8.2 (no nulls, no empty strings, no empty optional
+//! output rules of spec §2.4 (no nulls, no empty strings, no empty optional
 //! arrays, required arrays always present).
 //!
 //! A batch of objects is rendered from a [`Graph`] that loads everything the
@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 /// Options of one rendering.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// `omit_internal=true`: leave out the seven arrays of digest §6.3.
+    /// `omit_internal=true`: leave out the seven arrays spec §2.5 names.
     pub omit_internal: bool,
 }
 
@@ -150,7 +150,8 @@ impl Renderer<'_> {
         out.push_str(&kind.type_uri());
         out.push('"');
         if row.deleted {
-            // A tombstone keeps only what digest §7.2 requires.
+            // A tombstone keeps only what spec §2.8 (deleted objects)
+            // requires.
             self.times(out, row);
             out.push_str(",\"deleted\":true}");
             return;
@@ -326,7 +327,7 @@ impl Renderer<'_> {
                     url_array(out, rel.name, &urls);
                 }
                 Shape::Embed | Shape::Embeds => {
-                    // Deleted children are never embedded (digest §4.3).
+                    // Deleted children are never embedded (spec §2.8).
                     let children: Vec<(&LinkRow, &ObjectRow)> = targets
                         .filter_map(|l| self.graph.rows.get(&l.to_pk).map(|c| (l, c)))
                         .filter(|(_, c)| !c.deleted)
@@ -411,7 +412,7 @@ fn url_member(out: &mut String, name: &str, url: &str) {
     out.push('"');
 }
 
-/// An optional array of URLs: left out when empty (digest §8.2).
+/// An optional array of URLs: left out when empty (spec §2.4 JSON output).
 fn url_array(out: &mut String, name: &str, urls: &[String]) {
     if urls.is_empty() {
         return;

@@ -1,5 +1,5 @@
-//! Repairs of the vendor defects an importer meets (../shared/harvester-pains.md):
-//! each function fixes one kind of defect in a source value and says whether
+//! Repairs of the defects an importer meets in real vendors' endpoints: each
+//! function fixes one kind of defect in a source value and says whether
 //! it did, so the caller can count it under a [`Repair`] and the store only
 //! ever holds values in OParl 1.1 form.
 
