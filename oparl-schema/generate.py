@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the JSON Schema files (draft 2020-12) in schema/ from the field
-tables below, which follow the OParl 1.1 spec text (digest sections 2-3).
+tables below, which follow the OParl 1.1 spec text (spec §3 Schema and §3.1,
+the properties every object has).
 Edit the tables, run `python3 oparl-schema/generate.py`, commit both.
 
 Forms, as the spec distinguishes them:
@@ -149,7 +150,7 @@ def type_schema(name, fields):
     embedded_props = dict(props)
     for f in back:
         embedded_props[f] = False
-    # An embedded object is never a deleted one (digest 4.3).
+    # An embedded object is never a deleted one (spec §2.8).
     embedded_props["deleted"] = False
     props["deleted"] = {"const": False}
     standalone = {"type": "object", "properties": props, "required": standalone_required}

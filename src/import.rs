@@ -12,9 +12,11 @@
 pub mod apply;
 pub mod dump;
 pub mod harvest;
+pub mod place;
 pub mod progress;
 pub mod repair;
 pub mod report;
+pub mod required;
 pub mod stage;
 
 use crate::db::Db;
@@ -178,6 +180,7 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
             Kind::ALL.into_iter().collect()
         }
     };
+    stage.finish(&mut report);
     tracing::debug!(
         objects = stage.len(),
         secs = format!("{:.1}", clock.elapsed().as_secs_f64()),

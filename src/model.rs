@@ -8,7 +8,7 @@
 //! written once, here, instead of twelve times. The codes are stored in the
 //! database: never renumber them, only append.
 
-/// The twelve object types of OParl 1.1 (digest §3).
+/// The twelve object types of OParl 1.1 (spec §3 Schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     System = 0,
@@ -68,13 +68,14 @@ impl Kind {
         }
     }
 
-    /// The exact `type` URI (digest §1.5).
+    /// The exact `type` URI: `https://schema.oparl.org/1.1/` and the type
+    /// name (spec §3.1, the properties every object has).
     pub fn type_uri(self) -> String {
         format!("{TYPE_PREFIX}{}", self.name())
     }
 
     /// The path segment of this kind in our URLs: lowercase, words joined by
-    /// a hyphen, so that one canonical spelling exists (digest §8.1).
+    /// a hyphen, so that one canonical spelling exists (spec §2.3 URLs).
     pub fn segment(self) -> &'static str {
         match self {
             Kind::System => "system",
@@ -97,8 +98,10 @@ impl Kind {
     }
 
     /// Whether objects of this kind carry a `body` reference. For
-    /// LegislativeTerm it is the back-reference of §4.3; for the others a
-    /// plain reference. Meeting has none (digest §12.3 item 14).
+    /// LegislativeTerm it is a back-reference (required when fetched on its
+    /// own); for the others a plain reference. Meeting has none in the spec's
+    /// schema (spec §3, Meeting): its Body is known from its list or its
+    /// organizations, and we invent no such field.
     pub fn has_body_field(self) -> bool {
         matches!(
             self,
@@ -155,11 +158,11 @@ pub struct RelDef {
     pub name: &'static str,
     pub target: Kind,
     pub shape: Shape,
-    /// Left out with `omit_internal=true` (digest §6.3).
+    /// Left out with `omit_internal=true` (spec §2.5, new in 1.1).
     pub omit_internal: bool,
     /// The name of the back-reference this relation produces on the target
-    /// when the target is fetched on its own (digest §4.3), and whether it is
-    /// a single URL (true) or an array of URLs.
+    /// when the target is fetched on its own (spec §3 Schema: left out when
+    /// embedded), and whether it is a single URL (true) or an array of URLs.
     pub back: Option<(&'static str, bool)>,
 }
 
@@ -229,7 +232,8 @@ pub static RELS: [RelDef; 35] = [
         many("organizations"),
     ),
     // Person.location (a URL) is rendered from the same link as the embedded
-    // locationObject, so the two can never disagree (digest §11 rule 80).
+    // locationObject, so the two can never disagree (spec §3, Person; rule 80
+    // of `oparl check`).
     def(
         4,
         Person,
@@ -425,6 +429,73 @@ pub const MEETING_ORGANIZATION: i16 = 9;
 /// Code of `Consultation.organization`, behind `Organization.consultation`.
 pub const CONSULTATION_ORGANIZATION: i16 = 31;
 
+/// Code of `Person.membership`, the relation behind `Membership.person`.
+pub const PERSON_MEMBERSHIP: i16 = 5;
+/// Code of `Paper.consultation`, the relation behind `Consultation.paper`.
+pub const PAPER_CONSULTATION: i16 = 28;
+
+/// A reference that OParl 1.1 requires of an object served at its id: the
+/// member's name, and the relation the store derives it from. When the
+/// relation belongs to another kind, the member is a back-reference to the
+/// parent that embeds the object (`Consultation.paper` from
+/// `Paper.consultation`); otherwise it is the object's own reference.
+///
+/// The back-references are required by the spec's field tables ("MUST be
+/// present when fetched on its own"); `Consultation.agendaItem` and
+/// `Consultation.meeting` are required by their descriptions, where the
+/// consultation has one. `LegislativeTerm.body` is left out: the store
+/// derives it from the Body every object belongs to, so it is always there.
+///
+/// An importer whose source names a target it never serves keeps such a
+/// reference pointing at the source, stored under the member's name in the
+/// object's own values (see `import::apply`).
+#[derive(Debug, Clone, Copy)]
+pub struct RequiredRef {
+    pub kind: Kind,
+    pub name: &'static str,
+    pub rel: i16,
+}
+
+impl RequiredRef {
+    /// Whether the member is a back-reference to the embedding parent.
+    pub fn is_back_reference(&self) -> bool {
+        RELS[self.rel as usize].owner != self.kind
+    }
+}
+
+pub const REQUIRED_REFS: [RequiredRef; 5] = [
+    RequiredRef {
+        kind: Kind::AgendaItem,
+        name: "meeting",
+        rel: MEETING_AGENDA_ITEM,
+    },
+    RequiredRef {
+        kind: Kind::Membership,
+        name: "person",
+        rel: PERSON_MEMBERSHIP,
+    },
+    RequiredRef {
+        kind: Kind::Consultation,
+        name: "paper",
+        rel: PAPER_CONSULTATION,
+    },
+    RequiredRef {
+        kind: Kind::Consultation,
+        name: "agendaItem",
+        rel: 29,
+    },
+    RequiredRef {
+        kind: Kind::Consultation,
+        name: "meeting",
+        rel: 30,
+    },
+];
+
+/// The required references of a kind.
+pub fn required_refs(kind: Kind) -> impl Iterator<Item = &'static RequiredRef> {
+    REQUIRED_REFS.iter().filter(move |r| r.kind == kind)
+}
+
 /// Kinds that exist only inside one parent: deleting the parent deletes them.
 pub fn owned_by_parent(kind: Kind) -> bool {
     matches!(
@@ -433,8 +504,9 @@ pub fn owned_by_parent(kind: Kind) -> bool {
     )
 }
 
-/// The external lists (digest §4.1). The owner is either the System, a Body
-/// or an Organization; the field name is what the owner's JSON calls it.
+/// The external lists (spec §2.5 object lists and pagination). The owner is
+/// either the System, a Body or an Organization; the field name is what the
+/// owner's JSON calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {
     /// `System.body`
@@ -491,6 +563,25 @@ mod tests {
         for k in Kind::ALL {
             assert_eq!(Kind::from_code(k.code()), Some(k));
             assert_eq!(Kind::from_segment(k.segment()), Some(k));
+        }
+    }
+
+    #[test]
+    fn required_references_name_their_relations() {
+        for r in &REQUIRED_REFS {
+            let rel = &RELS[r.rel as usize];
+            if r.is_back_reference() {
+                assert_eq!(rel.target, r.kind, "{}.{}", r.kind.name(), r.name);
+                assert_eq!(
+                    rel.back,
+                    Some((r.name, true)),
+                    "{}.{}",
+                    r.kind.name(),
+                    r.name
+                );
+            } else {
+                assert_eq!((rel.owner, rel.name), (r.kind, r.name));
+            }
         }
     }
 

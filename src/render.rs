@@ -1,7 +1,7 @@
 //! Turns stored rows into OParl JSON: the standalone form (with
 //! back-references, as served at an object's `id` and in list pages) and the
 //! embedded form (without them), tombstones for deleted objects, and the
-//! output rules of digest §8.2 (no nulls, no empty strings, no empty optional
+//! output rules of spec §2.4 (no nulls, no empty strings, no empty optional
 //! arrays, required arrays always present).
 //!
 //! A batch of objects is rendered from a [`Graph`] that loads everything the
@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 /// Options of one rendering.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// `omit_internal=true`: leave out the seven arrays of digest §6.3.
+    /// `omit_internal=true`: leave out the seven arrays spec §2.5 names.
     pub omit_internal: bool,
 }
 
@@ -150,7 +150,8 @@ impl Renderer<'_> {
         out.push_str(&kind.type_uri());
         out.push('"');
         if row.deleted {
-            // A tombstone keeps only what digest §7.2 requires.
+            // A tombstone keeps only what spec §2.8 (deleted objects)
+            // requires.
             self.times(out, row);
             out.push_str(",\"deleted\":true}");
             return;
@@ -173,14 +174,24 @@ impl Renderer<'_> {
             }
         }
         let with_bytes = kind == Kind::File && self.graph.with_bytes.contains(&row.pk);
-        fields_members(out, row.pk, &row.fields, with_bytes);
+        let order = (kind == Kind::AgendaItem)
+            .then(|| {
+                position.or_else(|| {
+                    incoming
+                        .iter()
+                        .find(|(l, _)| l.field == MEETING_AGENDA_ITEM)
+                        .map(|(l, _)| l.position)
+                })
+            })
+            .flatten();
+        let mut shadowed: Vec<&str> = Vec::new();
+        if with_bytes {
+            // Our URLs of the bytes replace the source's.
+            shadowed.extend(["accessUrl", "downloadUrl"]);
+        }
+        self.derived_over_kept(row, incoming, position, &mut shadowed);
+        fields_members(out, row.pk, &row.fields, &shadowed);
         if kind == Kind::AgendaItem {
-            let order = position.or_else(|| {
-                incoming
-                    .iter()
-                    .find(|(l, _)| l.field == MEETING_AGENDA_ITEM)
-                    .map(|(l, _)| l.position)
-            });
             if let Some(order) = order {
                 out.push_str(",\"order\":");
                 out.push_str(&order.to_string());
@@ -214,6 +225,40 @@ impl Renderer<'_> {
         out.push_str("\",\"modified\":\"");
         out.push_str(&format_datetime(row.modified));
         out.push('"');
+    }
+
+    /// Members an importer kept pointing at its source are stored with the
+    /// object's values (`model::REQUIRED_REFS`, and an AgendaItem's
+    /// `order`), for when the store cannot derive them. Should a link
+    /// provide one after all, the derived member wins: its name is added
+    /// to `shadowed`, so the stored one is not written as well.
+    fn derived_over_kept(
+        &self,
+        row: &ObjectRow,
+        incoming: &[(LinkRow, bool)],
+        position: Option<i32>,
+        shadowed: &mut Vec<&str>,
+    ) {
+        let kind = row.kind();
+        let stored = |name: &str| has_member(&row.fields, name);
+        let links = self.graph.links.get(&row.pk).map(Vec::as_slice);
+        for r in model::required_refs(kind).filter(|r| stored(r.name)) {
+            let derived = if r.is_back_reference() {
+                // Embedded (a position in the parent), or fetched on its own.
+                position.is_some() || incoming.iter().any(|(l, _)| l.field == r.rel)
+            } else {
+                links.is_some_and(|ls| ls.iter().any(|l| l.field == r.rel))
+            };
+            if derived {
+                shadowed.push(r.name);
+            }
+        }
+        if kind == Kind::AgendaItem
+            && stored("order")
+            && (position.is_some() || incoming.iter().any(|(l, _)| l.field == MEETING_AGENDA_ITEM))
+        {
+            shadowed.push("order");
+        }
     }
 
     /// `AgendaItem.meeting`, `Membership.person`, `Consultation.paper`.
@@ -282,7 +327,7 @@ impl Renderer<'_> {
                     url_array(out, rel.name, &urls);
                 }
                 Shape::Embed | Shape::Embeds => {
-                    // Deleted children are never embedded (digest §4.3).
+                    // Deleted children are never embedded (spec §2.8).
                     let children: Vec<(&LinkRow, &ObjectRow)> = targets
                         .filter_map(|l| self.graph.rows.get(&l.to_pk).map(|c| (l, c)))
                         .filter(|(_, c)| !c.deleted)
@@ -368,7 +413,7 @@ fn url_member(out: &mut String, name: &str, url: &str) {
     out.push('"');
 }
 
-/// An optional array of URLs: left out when empty (digest §8.2).
+/// An optional array of URLs: left out when empty (spec §2.4 JSON output).
 fn url_array(out: &mut String, name: &str, urls: &[String]) {
     if urls.is_empty() {
         return;
@@ -386,15 +431,25 @@ fn url_array(out: &mut String, name: &str, urls: &[String]) {
     out.push(']');
 }
 
+/// Whether a stored `fields` document (compact JSON) has a member of this
+/// name: `"name":` can only be a key there, since inside a string value its
+/// quotes would be escaped.
+fn has_member(fields: &str, name: &str) -> bool {
+    fields
+        .match_indices(name)
+        .any(|(at, _)| fields[..at].ends_with('"') && fields[at + name.len()..].starts_with("\":"))
+}
+
 /// The members of the stored `fields` document. It is normalised on write,
-/// so its text is copied; only a File whose bytes we serve drops a stored
-/// accessUrl/downloadUrl, since ours replace them.
+/// so its text is copied; only members that the renderer writes itself
+/// instead (`shadowed`: our URLs of a File's bytes, a derived reference)
+/// are left out.
 ///
 /// Text that is not one JSON object (written by another program, or cut
 /// short) is left out with a warning: copied, it would break the JSON of
 /// every answer that shows the object. Checking costs a parse without
 /// building anything, about a microsecond for a typical object.
-fn fields_members(out: &mut String, pk: i64, fields: &str, with_bytes: bool) {
+fn fields_members(out: &mut String, pk: i64, fields: &str, shadowed: &[&str]) {
     let inner = fields.trim();
     let object =
         inner.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(inner).is_ok();
@@ -407,10 +462,11 @@ fn fields_members(out: &mut String, pk: i64, fields: &str, with_bytes: bool) {
     if members.is_empty() {
         return;
     }
-    if with_bytes && (members.contains("\"accessUrl\"") || members.contains("\"downloadUrl\"")) {
+    if shadowed.iter().any(|name| has_member(members, name)) {
         let mut map: Map<String, Value> = serde_json::from_str(inner).unwrap_or_default();
-        map.remove("accessUrl");
-        map.remove("downloadUrl");
+        for name in shadowed {
+            map.shift_remove(*name);
+        }
         let text = Value::Object(map).to_string();
         if text.len() > 2 {
             out.push(',');

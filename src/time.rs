@@ -10,7 +10,8 @@ pub fn now() -> i64 {
 }
 
 /// Write a stored time as an OParl date-time: whole seconds and an explicit
-/// `+00:00`, never `Z` (digest §1.4, §12.3 item 17).
+/// `+00:00`, never `Z`, which the spec's date-time pattern does not allow
+/// (spec §2.4 JSON output).
 pub fn format_datetime(secs: i64) -> String {
     DateTime::<Utc>::from_timestamp(secs, 0)
         .unwrap_or_default()

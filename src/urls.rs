@@ -56,8 +56,10 @@ impl Urls {
         format!("{}/{}/{pk}", self.base, kind.segment())
     }
 
-    /// The first-page URL of a list, without any query string (digest §12.3
-    /// item 20), e.g. `.../body/1/paper` or `.../organization/4/meeting`.
+    /// The first-page URL of a list, without any query string, e.g.
+    /// `.../body/1/paper` or `.../organization/4/meeting`: clients append
+    /// their filters to the first page's URL (spec §2.5, filters), which
+    /// only works on a URL without a query of its own.
     pub fn list(&self, list: ListKind, owner: i64) -> String {
         match list {
             ListKind::Bodies => format!("{}/body", self.base),

@@ -1,7 +1,7 @@
 //! The OParl 1.1 conformance checker: crawls an endpoint from its System
 //! object through every Body and every external list to every object and
 //! every referenced URL, and reports each violation of a machine-checkable
-//! rule with its number (digest §11), level, URL and JSON path.
+//! rule with its number (see `rules`), level, URL and JSON path.
 //!
 //! Modules: `fetch` (HTTP), `schema` (the JSON Schema files), `model` (the
 //! structure of OParl), `rules` and `report` (what is checked and what was

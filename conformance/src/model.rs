@@ -81,7 +81,7 @@ pub const BACK_REFERENCES: &[(&str, &str)] = &[
     ("Location", "papers"),
 ];
 
-/// The attributes `omit_internal=true` leaves out (digest §6.3).
+/// The attributes `omit_internal=true` leaves out (spec §2.5, new in 1.1).
 pub const OMIT_INTERNAL: &[(&str, &str)] = &[
     ("AgendaItem", "auxiliaryFile"),
     ("Meeting", "auxiliaryFile"),

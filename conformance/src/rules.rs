@@ -1,9 +1,12 @@
-//! The rules the checker applies, numbered as in the requirement list of the
-//! OParl 1.1 digest (§11), with their level.
+//! The rules the checker applies, each with its number and level. The
+//! numbers are this catalogue's own and stable (reports and tests name
+//! them); gaps are requirements it does not check. Each rule's title says
+//! which requirement of the OParl 1.1 spec it checks.
 
 use serde::Serialize;
 
-/// How binding a rule is (RFC 2119, as the digest maps the German terms).
+/// How binding a rule is: the RFC 2119 words the spec's German terms stand
+/// for (spec §1.5: "muss" MUST, "sollte" SHOULD, "darf" MAY).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Level {
     #[serde(rename = "MUST")]
@@ -27,7 +30,7 @@ impl std::fmt::Display for Level {
 /// One checked rule.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
-    /// The number in digest §11.
+    /// The rule's number in this catalogue.
     pub id: u32,
     pub level: Level,
     pub title: &'static str,
@@ -39,7 +42,7 @@ const fn r(id: u32, level: Level, title: &'static str) -> Rule {
 
 use Level::*;
 
-/// Every rule the checker knows, in digest order.
+/// Every rule the checker knows, by number.
 pub const RULES: &[Rule] = &[
     r(2, Must, "an object's id is the URL it is fetched from"),
     r(12, Must, "responses are valid JSON"),

@@ -1,6 +1,6 @@
-//! The one error type of the HTTP layer. Every failure becomes an OParl Error
-//! object (digest §3.13) with a 4xx or 5xx status, the CORS header and the
-//! JSON content type; nothing else ever reaches a client.
+//! The one error type of the HTTP layer. Every failure becomes an OParl
+//! Error object (spec §2.9, new in 1.1) with a 4xx or 5xx status, the CORS
+//! header and the JSON content type; nothing else ever reaches a client.
 
 use crate::db::DbError;
 use crate::model::ERROR_TYPE;

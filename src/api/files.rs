@@ -1,7 +1,7 @@
 //! The bytes of a File at its `accessUrl` (inline) and `downloadUrl`
-//! (attachment), with the HTTP features of digest §9: Content-Length, ETag,
-//! Last-Modified, conditional GET (304), Range (206) and 410 for a deleted
-//! File.
+//! (attachment), with the HTTP features of spec §2.7 File access:
+//! Content-Length, ETag, Last-Modified, conditional GET (304), Range (206)
+//! and 410 for a deleted File.
 
 use super::error::ApiError;
 use super::http_cache::{self, Conditions};
@@ -205,9 +205,10 @@ pub(crate) fn parse_range(header: &str, total: u64) -> RangeOutcome {
     RangeOutcome::Satisfiable(start, end)
 }
 
-/// `inline` for accessUrl (never `attachment`, rule 61), `attachment` first
-/// for downloadUrl (rule 63). The name goes twice: as an ASCII fallback and,
-/// for umlauts and the like, RFC 8187 encoded.
+/// `inline` for accessUrl (never `attachment`), `attachment` first for
+/// downloadUrl (spec §2.7; rules 61 and 63 of `oparl check`). The name goes
+/// twice: as an ASCII fallback and, for umlauts and the like, RFC 8187
+/// encoded.
 pub fn content_disposition(disposition: Disposition, file_name: &str) -> String {
     let kind = match disposition {
         Disposition::Access => "inline",

@@ -1,7 +1,8 @@
-//! The query parameters of a list (digest §6): the four date filters,
-//! `omit_internal`, `limit`, and our page cursor `after`. Parsed once,
-//! validated once, and written back in one fixed order so every link of a
-//! list carries exactly the filters in force (rule 39) in one canonical form.
+//! The query parameters of a list (spec §2.5, filters): the four date
+//! filters, `omit_internal`, `limit`, and our page cursor `after`. Parsed
+//! once, validated once, and written back in one fixed order so every link
+//! of a list carries exactly the filters in force (spec §2.5; rule 39 of
+//! `oparl check`) in one canonical form.
 
 use super::error::ApiError;
 use crate::store::ListFilter;

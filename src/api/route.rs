@@ -1,7 +1,7 @@
 //! The URL space of the API, parsed from a request path. Every URL that
 //! `urls::Urls` mints parses back to its route; any other spelling of the
 //! same route (case, doubled or trailing slashes, leading zeros) is
-//! recognised and answered with a 301 to the canonical URL (digest §8.1).
+//! recognised and answered with a 301 to the canonical URL (spec §2.3 URLs).
 
 use crate::model::{Kind, ListKind, BODY_LISTS};
 use crate::urls::Urls;

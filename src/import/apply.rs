@@ -7,18 +7,23 @@
 //! whose JSON changes because of another (a parent losing an embedded
 //! child, an Organization gaining a Membership, a Location gaining a back-
 //! reference) gets a new `modified`, and a reference to something the
-//! source never served is dropped and reported, never published.
+//! source never served is dropped and reported, never published, unless
+//! OParl requires it (see `required`: then it keeps pointing at the source).
+//! Objects that name no Body are placed through what they belong to (see
+//! `place`).
 
 use super::repair::Repair;
 use super::report::Report;
 use super::stage::Stage;
+use super::{place, required};
 use crate::db::{AnyConnection, DbError};
 use crate::model::{self, Kind, MEMBERSHIP_ORGANIZATION, RELS};
 use crate::store::import_state::{self, IdRow};
 use crate::store::read::{self, LinkRow, ObjectHead};
-use crate::store::write::{self, Change, NewObject};
+use crate::store::write::{self, Change, Fields, NewObject};
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::Map;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// What one application needs besides the staged objects.
@@ -77,6 +82,9 @@ struct Applier<'a> {
     staged_pks: FxHashSet<i64>,
     actions: Vec<Action>,
     bodies: Vec<Option<i64>>,
+    /// Required references of staged objects kept pointing at the source
+    /// (see `required`), by stage index: stored with the object's values.
+    kept: FxHashMap<usize, Vec<(&'static str, Value)>>,
     /// Objects whose JSON changed because of another: (pk, time).
     touches: Vec<(i64, i64)>,
 }
@@ -99,7 +107,7 @@ impl<'a> Applier<'a> {
                 wanted.insert(&s.sid);
                 wanted.extend(s.links.iter().map(|l| l.to.as_str()));
                 wanted.extend(s.body.as_deref());
-                wanted.extend(s.body_via.as_deref());
+                wanted.extend(s.via.iter().map(String::as_str));
             }
             let wanted: Vec<&str> = wanted.into_iter().collect();
             import_state::lookup(conn, &wanted)?.into_iter().collect()
@@ -140,9 +148,22 @@ impl<'a> Applier<'a> {
             staged_pks,
             actions: Vec::new(),
             bodies: Vec::new(),
+            kept: FxHashMap::default(),
             touches: Vec::new(),
         };
         applier.resolve_bodies(change.conn())?;
+        applier.actions = applier
+            .bodies
+            .iter()
+            .map(|b| {
+                if b.is_none() {
+                    Action::Skipped
+                } else {
+                    Action::New
+                }
+            })
+            .collect();
+        applier.keep_required(change.conn())?;
         applier.classify();
         applier.report.unchanged += applier
             .actions
@@ -190,71 +211,171 @@ impl<'a> Applier<'a> {
         Some((*pk, head.kind(), head.deleted))
     }
 
-    /// The Body of every staged object: its own `body`, the Body of the list
-    /// or parent it came with, or the Body of the object it goes with (a
-    /// Meeting's organization); failing all, the only Body there is.
+    /// The Body of every staged object: a Body's own; the Body its values,
+    /// list or parent name; the one the store gave it before; failing those,
+    /// the Body of an object it belongs to or is related to (see `place`);
+    /// failing all, the source's only Body, when it has one.
     fn resolve_bodies(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
-        let mut all_bodies: HashSet<i64> = read::body_pks(conn)?.into_iter().collect();
+        let stored_bodies: FxHashSet<i64> = read::body_pks(conn)?.into_iter().collect();
+        let source_bodies: Vec<i64> = self
+            .stage
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == Kind::Body && !s.deleted)
+            .map(|(i, _)| self.pks[i])
+            .collect();
+        let only_body = match source_bodies.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        };
+        let mut bodies: Vec<Option<i64>> = self
+            .stage
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if s.kind == Kind::Body {
+                    return Some(self.pks[i]);
+                }
+                let named = s.body.as_deref().and_then(|b| {
+                    if let Some(j) = self.stage.position(b) {
+                        let t = &self.stage.objects[j];
+                        return (t.kind == Kind::Body && !t.deleted).then_some(self.pks[j]);
+                    }
+                    let (pk, _) = self.known.get(b)?;
+                    stored_bodies.contains(pk).then_some(*pk)
+                });
+                named.or_else(|| self.heads.get(&self.pks[i]).and_then(|h| h.body_pk))
+            })
+            .collect();
+        let outside = |sid: &str| {
+            let (pk, _) = self.known.get(sid)?;
+            self.heads.get(pk)?.body_pk
+        };
+        place::through_relations(self.stage, &mut bodies, &outside);
         for (i, s) in self.stage.objects.iter().enumerate() {
-            if s.kind == Kind::Body && !s.deleted {
-                all_bodies.insert(self.pks[i]);
-            }
-        }
-        let only_body = (all_bodies.len() == 1).then(|| *all_bodies.iter().next().unwrap());
-        let mut bodies = Vec::with_capacity(self.stage.len());
-        for (i, s) in self.stage.objects.iter().enumerate() {
-            let body = if s.kind == Kind::Body {
-                Some(self.pks[i])
-            } else {
-                self.body_of(&s.sid, 0)
-                    .or_else(|| self.heads.get(&self.pks[i]).and_then(|h| h.body_pk))
-                    .or_else(|| {
-                        let body = only_body?;
-                        self.report.repair(Repair::UnknownBody, &s.place, &s.sid);
-                        Some(body)
-                    })
-            };
-            // A tombstone of an object this store never had, of no known
-            // Body, could not be listed anywhere.
-            if body.is_none() && s.deleted {
-                self.report
-                    .repair(Repair::TombstoneWithoutBody, &s.place, &s.sid);
-                bodies.push(None);
+            if bodies[i].is_some() {
                 continue;
             }
-            if body.is_none() {
+            if let Some(body) = only_body {
+                self.report.repair(Repair::UnknownBody, &s.place, &s.sid);
+                bodies[i] = Some(body);
+            } else if s.deleted {
+                // A tombstone of an object this store never had, of no
+                // known Body, could not be listed anywhere.
+                self.report
+                    .repair(Repair::TombstoneWithoutBody, &s.place, &s.sid);
+            } else {
                 self.report.skip(
                     &s.place,
                     format!(
-                        "{}: cannot tell which Body it belongs to (no body field, list or parent)",
+                        "{}: cannot tell which Body it belongs to (no body field, list or parent, and nothing related to it names one)",
                         s.sid
                     ),
                 );
             }
-            bodies.push(body);
         }
         self.bodies = bodies;
         Ok(())
     }
 
-    /// The Body of a source id: its own `body`, or that of the object it
-    /// goes with (parent, or a Meeting's organization), a few steps up.
-    fn body_of(&self, sid: &str, depth: u8) -> Option<i64> {
-        if depth > 4 {
-            return None;
-        }
-        match self.stage.get(sid) {
-            Some(s) if s.kind == Kind::Body => self.target(sid).map(|(pk, _, _)| pk),
-            Some(s) => {
-                let direct = s.body.as_deref().and_then(|b| match self.target(b)? {
-                    (pk, Kind::Body, _) => Some(pk),
-                    _ => None,
-                });
-                direct.or_else(|| self.body_of(s.body_via.as_deref()?, depth + 1))
+    /// Decide what the required references of the staged objects need (see
+    /// `required`): objects that cannot be served are skipped, references
+    /// the store cannot provide are kept pointing at the source. Runs once
+    /// the objects without a Body are marked skipped.
+    fn keep_required(&mut self, conn: &mut AnyConnection) -> Result<(), DbError> {
+        let back: Vec<i16> = model::REQUIRED_REFS
+            .iter()
+            .filter(|r| r.is_back_reference())
+            .map(|r| r.rel)
+            .collect();
+        // Parents this run leaves as they are still embed what they did.
+        let children: Vec<i64> = self
+            .stage
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| {
+                model::required_refs(s.kind).any(|r| r.is_back_reference())
+                    && self.heads.contains_key(&self.pks[*i])
+            })
+            .map(|(i, _)| self.pks[i])
+            .collect();
+        let mut stored: FxHashSet<(i64, i16)> = FxHashSet::default();
+        for (l, deleted) in read::links_to(conn, &children, &back)? {
+            if !deleted && !self.staged_pks.contains(&l.from_pk) {
+                stored.insert((l.to_pk, l.field));
             }
-            None => {
-                let (pk, _) = self.known.get(sid)?;
-                self.heads.get(pk)?.body_pk
+        }
+        // Skipping an object for its required references takes no parent
+        // from another (the parents are Meetings, Persons and Papers), so
+        // the parents are found once.
+        let staged = {
+            let live = |i: usize| self.live(i);
+            required::parents(self.stage, &live)
+        };
+        let has_parent =
+            |i: usize, rel: i16| staged.contains(&(i, rel)) || stored.contains(&(self.pks[i], rel));
+        let deleted = |sid: &str| self.target(sid).is_some_and(|(_, _, deleted)| deleted);
+        let unservable = required::unservable(self.stage, &|i| self.live(i), &has_parent, &deleted);
+        for (i, why) in unservable {
+            self.report.skip(&self.stage.objects[i].place, why);
+            self.actions[i] = Action::Skipped;
+        }
+        let resolves = |sid: &str| self.target(sid).is_some();
+        let kept = required::kept(self.stage, &|i| self.live(i), &has_parent, &resolves);
+        for (i, members) in kept {
+            let s = &self.stage.objects[i];
+            for (name, value) in members.iter().filter(|(name, _)| *name != "order") {
+                let url = value.as_str().unwrap_or_default();
+                self.report
+                    .repair(Repair::RequiredReferenceKept, &s.place.child(name), url);
+            }
+            self.kept.insert(i, members);
+        }
+        Ok(())
+    }
+
+    /// Whether staged object `i` will be a live object after this run (as
+    /// far as decided: not skipped, not a tombstone).
+    fn live(&self, i: usize) -> bool {
+        self.actions[i] != Action::Skipped && !self.stage.objects[i].deleted
+    }
+
+    /// The fingerprint of a staged object as stored: the source's, and the
+    /// references kept pointing at the source, which change when a target
+    /// arrives although the object did not.
+    fn hash_of(&self, i: usize) -> i64 {
+        let hash = self.stage.objects[i].hash;
+        match self.kept.get(&i) {
+            None => hash,
+            Some(members) => {
+                use sha2::{Digest, Sha256};
+                let mut h = Sha256::new();
+                h.update(hash.to_le_bytes());
+                for (name, value) in members {
+                    h.update(name.as_bytes());
+                    h.update(value.to_string().as_bytes());
+                }
+                i64::from_le_bytes(h.finalize()[..8].try_into().expect("eight bytes"))
+            }
+        }
+    }
+
+    /// The values a staged object is stored with: the source's, and the
+    /// references kept pointing at the source.
+    fn fields_of(&self, i: usize) -> Cow<'_, Fields> {
+        let s = &self.stage.objects[i];
+        match self.kept.get(&i) {
+            None => Cow::Borrowed(&s.fields),
+            Some(members) => {
+                let mut fields: Map<String, Value> = serde_json::from_str(s.fields.as_str())
+                    .expect("staged values are a JSON object");
+                for (name, value) in members {
+                    fields.insert(name.to_string(), value.clone());
+                }
+                Cow::Owned(Fields::new(s.kind, &fields))
             }
         }
     }
@@ -266,13 +387,15 @@ impl<'a> Applier<'a> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                if self.bodies[i].is_none() {
+                if self.actions[i] == Action::Skipped {
                     return Action::Skipped;
                 }
                 match self.known.get(&s.sid) {
                     None => Action::New,
                     Some((pk, hash)) => match self.heads.get(pk) {
-                        Some(h) if *hash == s.hash && h.deleted == s.deleted => Action::Unchanged,
+                        Some(h) if *hash == self.hash_of(i) && h.deleted == s.deleted => {
+                            Action::Unchanged
+                        }
                         _ => Action::Changed,
                     },
                 }
@@ -312,6 +435,12 @@ impl<'a> Applier<'a> {
                     &s.place.child(rel.name),
                     format!("{} is a {}, not a {}", l.to, kind.name(), rel.target.name()),
                 ),
+                // A required reference kept pointing at the source is
+                // reported as such (see `keep_required`).
+                None if self
+                    .kept
+                    .get(&i)
+                    .is_some_and(|k| k.iter().any(|(name, _)| *name == rel.name)) => {}
                 None => {
                     self.report
                         .repair(Repair::DanglingReference, &s.place.child(rel.name), &l.to)
@@ -355,13 +484,13 @@ impl<'a> Applier<'a> {
                 created,
                 modified,
                 deleted: s.deleted,
-                fields: s.fields.clone(),
+                fields: self.fields_of(i).into_owned(),
             });
             ids.push(IdRow {
                 source_id: s.sid.clone(),
                 source: self.source,
                 pk: self.pks[i],
-                hash: s.hash,
+                hash: self.hash_of(i),
             });
             self.report.created += 1;
         }
@@ -407,7 +536,7 @@ impl<'a> Applier<'a> {
             let old = read::links_from(change.conn(), &[pk])?;
             let new = self.links(i);
             let s = &self.stage.objects[i];
-            change.overwrite(pk, self.bodies[i], created, modified, &s.fields)?;
+            change.overwrite(pk, self.bodies[i], created, modified, &self.fields_of(i))?;
             change.remove_links_from(pk)?;
             change.insert_links(&new)?;
             let key = |l: &LinkRow| (l.field, l.to_pk);
@@ -421,7 +550,7 @@ impl<'a> Applier<'a> {
             // Parents that embed it show the change.
             self.touches.push((pk, modified));
             self.delete_orphans(change, i, &old, &new_keys, modified)?;
-            import_state::set_hash(change.conn(), &s.sid, s.hash)?;
+            import_state::set_hash(change.conn(), &s.sid, self.hash_of(i))?;
             self.report.changed += 1;
         }
         Ok(())

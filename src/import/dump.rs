@@ -1,8 +1,8 @@
 //! Local sources: a JSON Lines file of OParl objects (one per line, any
 //! type, children embedded or not), a single JSON document (an object, an
 //! array of objects or a list page), or a folder of crawled list pages such
-//! as ../shared/realdata/huertgenwald-sdnet-oparl10/pages, where
-//! `body/1/paper.page-2.json` is page 2 of the list `paper` of Body 1.
+//! as the Hürtgenwald crawl the tests use (`src/tests/data/huertgenwald`),
+//! where `body/1/paper.page-2.json` is page 2 of the list `paper` of Body 1.
 
 use super::progress::Progress;
 use super::report::{Place, Report};

@@ -8,7 +8,7 @@ use super::progress::Progress;
 use super::repair::Repair;
 use super::report::{Place, Report};
 use super::stage::{kind_of_type, source_id, Context, Stage};
-use crate::model::{Kind, BODY_LISTS, RELS};
+use crate::model::{self, Kind, BODY_LISTS, RELS};
 use oparl_conformance::fetch::Fetcher;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -315,10 +315,25 @@ fn with_modified_since(url: &str, since: i64) -> String {
 /// Answers which of these source ids the store already has.
 pub type KnownIds<'a> = dyn FnMut(&[String]) -> Result<HashSet<String>, String> + 'a;
 
-/// Fetch, at their ids, the objects that staged links point at but that no
-/// list held and the store does not know (`known` answers that), for a few
-/// rounds since fetched objects may point further. What cannot be fetched
-/// stays unresolved; `apply` reports and drops those references.
+/// An object to fetch at its id: no list held it, and a staged object
+/// refers to it.
+struct Wanted {
+    sid: String,
+    url: String,
+    kind: Kind,
+    /// The Body of the object that refers to it.
+    body: Option<String>,
+    /// Where a required reference (`model::REQUIRED_REFS`) names it.
+    required_by: Option<Place>,
+}
+
+/// Fetch, at their ids, the objects that no list held and the store does
+/// not know (`known` answers that) but that staged objects refer to: the
+/// targets of their links, and the parents their required back-references
+/// name (a Consultation's `paper`, which embeds it), for a few rounds since
+/// fetched objects may point further. What cannot be fetched stays
+/// unresolved; `apply` reports those references (and keeps the required
+/// ones pointing at the source).
 pub async fn fetch_unlisted(
     fetcher: &Arc<Fetcher>,
     scheme: &str,
@@ -328,44 +343,75 @@ pub async fn fetch_unlisted(
 ) -> Result<(), String> {
     let mut tried: HashSet<String> = HashSet::new();
     for _round in 0..3 {
-        let mut wanted: Vec<(String, Kind, Option<String>)> = Vec::new();
+        let mut wanted: Vec<Wanted> = Vec::new();
         for s in &stage.objects {
+            let required_by = |name: &str| {
+                let named = model::required_refs(s.kind).any(|r| r.name == name);
+                named.then(|| s.place.child(name))
+            };
             for l in &s.links {
-                if !stage.contains(&l.to) && !tried.contains(&l.to) {
-                    tried.insert(l.to.clone());
-                    wanted.push((l.to.clone(), RELS[l.field as usize].target, s.body.clone()));
+                if !stage.contains(&l.to) && tried.insert(l.to.clone()) {
+                    let rel = &RELS[l.field as usize];
+                    wanted.push(Wanted {
+                        sid: l.to.clone(),
+                        url: format!("{scheme}://{}", l.to),
+                        kind: rel.target,
+                        body: s.body.clone(),
+                        required_by: required_by(rel.name),
+                    });
+                }
+            }
+            for r in model::required_refs(s.kind).filter(|r| r.is_back_reference()) {
+                let Some((_, url)) = s.required.iter().find(|(name, _)| *name == r.name) else {
+                    continue;
+                };
+                let sid = source_id(url);
+                if !stage.contains(&sid) && tried.insert(sid.clone()) {
+                    wanted.push(Wanted {
+                        sid,
+                        url: url.clone(),
+                        kind: RELS[r.rel as usize].owner,
+                        body: s.body.clone(),
+                        required_by: Some(s.place.child(r.name)),
+                    });
                 }
             }
         }
         if wanted.is_empty() {
             return Ok(());
         }
-        let sids: Vec<String> = wanted.iter().map(|(sid, _, _)| sid.clone()).collect();
+        let sids: Vec<String> = wanted.iter().map(|w| w.sid.clone()).collect();
         let in_store = known(&sids)?;
-        wanted.retain(|(sid, _, _)| !in_store.contains(sid));
+        wanted.retain(|w| !in_store.contains(&w.sid));
         let mut tasks = tokio::task::JoinSet::new();
-        for (sid, kind, body) in wanted {
+        for w in wanted {
             let fetcher = Arc::clone(fetcher);
-            let url = format!("{scheme}://{sid}");
             tasks.spawn(async move {
-                let got = fetch_json(&fetcher, &url).await;
-                (url, kind, body, got)
+                let got = fetch_json(&fetcher, &w.url).await;
+                (w, got)
             });
         }
         while let Some(done) = tasks.join_next().await {
-            let (url, kind, body, got) =
+            let (w, got) =
                 done.map_err(|e| format!("internal error while fetching objects: {e}"))?;
-            // A failure is not reported here: apply reports the dangling
+            // A failure is not reported here: apply reports the unresolved
             // reference with the object that holds it.
             if let Ok(value) = got {
                 let ctx = Context {
-                    kind: Some(kind),
-                    body: body.as_deref(),
+                    kind: Some(w.kind),
+                    body: w.body.as_deref(),
                     unfiltered_list: false,
                     parent_times: None,
                     parent: None,
                 };
-                stage.add(value, ctx, &Place::new(&url, None), report);
+                let place = Place::new(&w.url, None);
+                // A deleted object is in no unfiltered list by right.
+                let live = value.get("deleted") != Some(&Value::Bool(true));
+                if stage.add(value, ctx, &place, report).is_some() && live {
+                    if let Some(at) = &w.required_by {
+                        report.repair(Repair::RequiredReferenceFetched, at, &w.url);
+                    }
+                }
             }
         }
     }

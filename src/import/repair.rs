@@ -1,5 +1,5 @@
-//! Repairs of the vendor defects an importer meets (../shared/harvester-pains.md):
-//! each function fixes one kind of defect in a source value and says whether
+//! Repairs of the defects an importer meets in real vendors' endpoints: each
+//! function fixes one kind of defect in a source value and says whether
 //! it did, so the caller can count it under a [`Repair`] and the store only
 //! ever holds values in OParl 1.1 form.
 
@@ -34,6 +34,9 @@ pub enum Repair {
     WrongTargetType,
     UnknownBody,
     TombstoneWithoutBody,
+    MeetingEndBeforeStart,
+    RequiredReferenceFetched,
+    RequiredReferenceKept,
 }
 
 impl Repair {
@@ -50,7 +53,9 @@ impl Repair {
             Repair::DateTimeForm => "date-time with Z, fraction or no offset",
             Repair::DateTimeForDate => "date-time where a date belongs",
             Repair::MimeType => "mime type without a slash",
-            Repair::AgendaItemOrder => "missing, duplicate or wrong AgendaItem.order",
+            Repair::AgendaItemOrder => {
+                "AgendaItem.order missing or not its index from 0 (renumbered)"
+            }
             Repair::DuplicateId => "the same id served twice with different content",
             Repair::SchemeMixture => "http and https spellings of one id",
             Repair::MissingTimes => {
@@ -66,9 +71,16 @@ impl Repair {
             Repair::DanglingReference => "reference to an object the source never served (dropped)",
             Repair::ReferenceToDeleted => "reference from a live object to a deleted one (dropped)",
             Repair::WrongTargetType => "reference to an object of the wrong type (dropped)",
-            Repair::UnknownBody => "body unknown (taken from the only Body)",
+            Repair::UnknownBody => "body unknown (taken from the source's only Body)",
             Repair::TombstoneWithoutBody => {
                 "tombstone of an object never imported, without a Body (not kept)"
+            }
+            Repair::MeetingEndBeforeStart => "Meeting.end before its start on the same day (dropped)",
+            Repair::RequiredReferenceFetched => {
+                "required reference to an object in no list (fetched at its URL)"
+            }
+            Repair::RequiredReferenceKept => {
+                "required reference to an object the source never served (kept pointing at the source)"
             }
         }
     }
@@ -209,6 +221,19 @@ pub fn mime_type(value: &mut Value) -> bool {
     true
 }
 
+/// A Meeting's `end` that lies before its `start` on the same day, as some
+/// endpoints send a meeting without a known end (midnight of the meeting
+/// day, i.e. a date without a time). Returns that `end`; `map` holds the
+/// values in OParl form already. An end on another day is left alone: it may
+/// be a typo in either value, and nothing tells which.
+pub fn end_before_start_of_same_day(map: &Map<String, Value>) -> Option<String> {
+    let start = map.get("start")?.as_str()?;
+    let end = map.get("end")?.as_str()?;
+    let (start_at, _) = parse_datetime(start)?;
+    let (end_at, _) = parse_datetime(end)?;
+    (end_at < start_at && end_at.date_naive() == start_at.date_naive()).then(|| end.to_string())
+}
+
 /// What [`geojson`] changed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct GeoRepair {
@@ -309,6 +334,27 @@ mod tests {
         let mut d = json!("2020-01-02T23:30:00-02:00");
         assert!(date_field(&mut d));
         assert_eq!(d, json!("2020-01-02"));
+    }
+
+    #[test]
+    fn a_meeting_end_at_midnight_before_its_start_is_found() {
+        let meeting = |start: &str, end: &str| {
+            let v = json!({"start": start, "end": end});
+            end_before_start_of_same_day(v.as_object().unwrap())
+        };
+        assert_eq!(
+            meeting("2023-03-14T18:00:00+01:00", "2023-03-14T00:00:00+01:00").as_deref(),
+            Some("2023-03-14T00:00:00+01:00")
+        );
+        assert_eq!(
+            meeting("2023-03-14T18:00:00+01:00", "2023-03-14T21:00:00+01:00"),
+            None
+        );
+        // Before the start, but on the day before: not this defect.
+        assert_eq!(
+            meeting("2023-03-14T18:00:00+01:00", "2023-03-13T21:00:00+01:00"),
+            None
+        );
     }
 
     #[test]

@@ -7,13 +7,17 @@ use super::repair::{self, Repair};
 use super::report::{Place, Report};
 use crate::model::{self, Kind, Shape, DATE_FIELDS, DATE_TIME_FIELDS, MEETING_AGENDA_ITEM, RELS};
 use crate::store::write::Fields;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// The vendor-prefixed property that keeps an imported object's id at its
 /// source.
 pub const SOURCE_ID_PROPERTY: &str = "import:sourceId";
+/// The vendor-prefixed property that keeps the `order` a source gave an
+/// AgendaItem, where it is not the item's index in its Meeting (which is
+/// what OParl 1.1 defines `order` to be, and what this server publishes).
+pub const SOURCE_ORDER_PROPERTY: &str = "import:sourceOrder";
 
 /// One relation of a staged object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +37,17 @@ pub struct Staged {
     /// The source id of its Body, when the source says it (a `body` field,
     /// the Body whose list held it, or the parent's Body).
     pub body: Option<String>,
-    /// An object whose Body this one shares, when only that is known (a
-    /// Meeting's first organization).
-    pub body_via: Option<String>,
+    /// Objects it belongs to, by source id, for placing it in a Body when
+    /// nothing names one: the parent it was embedded in, then every
+    /// back-reference the source gave (a File's `paper`, a Location's
+    /// `meetings`, a Consultation's `paper`, ...).
+    pub via: Vec<String>,
+    /// The URLs, as the source gave them, of its required references
+    /// (`model::REQUIRED_REFS`): kept pointing at the source when their
+    /// target never arrives.
+    pub required: Vec<(&'static str, String)>,
+    /// The `order` the source gave an AgendaItem.
+    pub source_order: Option<i64>,
     pub created: Option<i64>,
     pub modified: Option<i64>,
     pub deleted: bool,
@@ -188,7 +200,9 @@ impl Stage {
                 sid: sid.clone(),
                 kind,
                 body: ctx.body.map(str::to_string),
-                body_via: None,
+                via: Vec::new(),
+                required: Vec::new(),
+                source_order: None,
                 created,
                 modified,
                 deleted: true,
@@ -211,17 +225,15 @@ impl Stage {
                 parent_times: Some((created, modified)),
                 parent: Some(&sid),
             };
-            let back_reference = back_reference(kind, &map);
-            let links = self.relations(kind, &mut map, child_ctx, place, report);
-            let body_via = match (kind, &body) {
-                (_, Some(_)) => None,
-                (Kind::Meeting, None) => links
-                    .iter()
-                    .find(|l| l.field == model::MEETING_ORGANIZATION)
-                    .map(|l| l.to.clone())
-                    .or_else(|| ctx.parent.map(str::to_string)),
-                _ => ctx.parent.map(str::to_string).or(back_reference),
+            let mut via: Vec<String> = ctx.parent.map(str::to_string).into_iter().collect();
+            via.extend(back_references(kind, &map));
+            let required = required_urls(kind, &mut map);
+            let source_order = match kind {
+                // Stored apart: the published order is the item's index.
+                Kind::AgendaItem => map.remove("order").and_then(|o| o.as_i64()),
+                _ => None,
             };
+            let links = self.relations(kind, &mut map, child_ctx, place, report);
             // The own values left once the children are out, so that each
             // repair is reported at the object that holds the value.
             let mut value = Value::Object(map);
@@ -238,7 +250,9 @@ impl Stage {
                 sid: sid.clone(),
                 kind,
                 body,
-                body_via,
+                via,
+                required,
+                source_order,
                 created,
                 modified,
                 deleted: false,
@@ -340,7 +354,7 @@ impl Stage {
             let mut seen = std::collections::HashSet::new();
             targets.retain(|(sid, _)| seen.insert(sid.clone()));
             let positions = if rel.code == MEETING_AGENDA_ITEM {
-                agenda_positions(&mut targets, &at, report)
+                agenda_positions(&mut targets)
             } else {
                 (0..targets.len() as i32).collect()
             };
@@ -356,6 +370,48 @@ impl Stage {
             );
         }
         links
+    }
+
+    /// Finish a stage once everything is read: every AgendaItem that a
+    /// Meeting embeds gets its index there as its `order` (the Meeting's
+    /// links hold it), and where the source gave another `order`, that
+    /// value is kept in [`SOURCE_ORDER_PROPERTY`]; each such item is
+    /// reported.
+    pub fn finish(&mut self, report: &mut Report) {
+        let mut placed: Vec<(usize, i32)> = Vec::new();
+        let mut seen: FxHashSet<usize> = FxHashSet::default();
+        for meeting in self.objects.iter().filter(|s| s.kind == Kind::Meeting) {
+            for l in meeting
+                .links
+                .iter()
+                .filter(|l| l.field == MEETING_AGENDA_ITEM)
+            {
+                match self.position(&l.to) {
+                    Some(i) if seen.insert(i) => placed.push((i, l.position)),
+                    _ => {}
+                }
+            }
+        }
+        for (i, position) in placed {
+            let item = &mut self.objects[i];
+            if item.source_order == Some(i64::from(position)) || item.deleted {
+                continue;
+            }
+            let detail = match item.source_order {
+                Some(order) => format!("{}: order {order} published as {position}", item.sid),
+                None => format!("{}: no order, published as {position}", item.sid),
+            };
+            report.repair(Repair::AgendaItemOrder, &item.place.child("order"), detail);
+            let Some(order) = item.source_order else {
+                continue;
+            };
+            let mut fields: Map<String, Value> = serde_json::from_str(item.fields.as_str())
+                .expect("staged values are a JSON object");
+            fields.insert(SOURCE_ORDER_PROPERTY.into(), order.into());
+            item.fields = Fields::new(item.kind, &fields);
+            item.content = content_hash(item);
+            item.hash = with_times(item.content, item.created, item.modified);
+        }
     }
 
     /// Add a staged object, merging it with an earlier one of the same id.
@@ -390,11 +446,9 @@ impl Stage {
                     old.modified = old.modified.max(staged.modified);
                     old.hash = with_times(old.content, old.created, old.modified);
                     if old.body.is_none() {
-                        old.body = staged.body;
+                        old.body = staged.body.clone();
                     }
-                    if old.body_via.is_none() {
-                        old.body_via = staged.body_via;
-                    }
+                    merge_hints(old, staged);
                     return;
                 }
                 // The later state wins; a tie goes to the later sighting.
@@ -407,56 +461,94 @@ impl Stage {
                 );
                 report.repair(Repair::DuplicateId, &staged.place, detail);
                 if newer {
-                    *old = staged;
+                    let earlier = std::mem::replace(old, staged);
+                    merge_hints(old, earlier);
+                } else {
+                    merge_hints(old, staged);
                 }
             }
         }
     }
 }
 
-/// The first back-reference of a standalone object (a File's `paper`, a
-/// Location's `bodies`, ...): an object whose Body it shares, when nothing
-/// else says which Body it belongs to.
-fn back_reference(kind: Kind, map: &Map<String, Value>) -> Option<String> {
-    RELS.iter()
+/// Every back-reference of a standalone object (a File's `paper`, a
+/// Location's `bodies`, ...) by source id: objects whose Body it shares,
+/// when nothing else says which Body it belongs to.
+fn back_references(kind: Kind, map: &Map<String, Value>) -> Vec<String> {
+    let mut names: Vec<&str> = RELS
+        .iter()
         .filter(|r| r.target == kind)
         .filter_map(|r| r.back.map(|(name, _)| name))
-        .find_map(|name| match map.get(name)? {
-            Value::String(url) => Some(source_id(url)),
-            Value::Array(urls) => urls.first()?.as_str().map(source_id),
-            _ => None,
-        })
+        .collect();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        match map.get(name) {
+            Some(Value::String(url)) => out.push(source_id(url.trim())),
+            Some(Value::Array(urls)) => out.extend(
+                urls.iter()
+                    .filter_map(Value::as_str)
+                    .map(|u| source_id(u.trim())),
+            ),
+            _ => {}
+        }
+    }
+    out.retain(|sid| !sid.is_empty());
+    out
 }
 
-/// Positions of a Meeting's agenda items: their `order` when every item has
-/// a distinct one (sorted by it), else their place in the array.
-fn agenda_positions(
-    targets: &mut [(String, Option<i64>)],
-    at: &Place,
-    report: &mut Report,
-) -> Vec<i32> {
-    let orders: Vec<Option<i64>> = targets.iter().map(|(_, o)| *o).collect();
-    let mut distinct: Vec<i64> = orders.iter().flatten().copied().collect();
+/// Take the source's URLs of the object's required references
+/// (`model::REQUIRED_REFS`). A back-reference is removed from the values
+/// here, since the store derives it from the parent that embeds the object;
+/// the object's own references stay for `relations` to turn into links.
+fn required_urls(kind: Kind, map: &mut Map<String, Value>) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for r in model::required_refs(kind) {
+        let value = if r.is_back_reference() {
+            map.remove(r.name)
+        } else {
+            map.get(r.name).cloned()
+        };
+        if let Some(Value::String(url)) = value {
+            let url = url.trim();
+            if url::Url::parse(url).is_ok() {
+                out.push((r.name, url.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Two sightings of one object: what one of them knows about where it
+/// belongs is kept (an embedded copy has no back-references, the same
+/// object in a list has them).
+fn merge_hints(kept: &mut Staged, other: Staged) {
+    for sid in other.via {
+        if !kept.via.contains(&sid) {
+            kept.via.push(sid);
+        }
+    }
+    for (name, url) in other.required {
+        if !kept.required.iter().any(|(n, _)| *n == name) {
+            kept.required.push((name, url));
+        }
+    }
+    if kept.source_order.is_none() {
+        kept.source_order = other.source_order;
+    }
+}
+
+/// Positions of a Meeting's agenda items, which OParl 1.1 publishes as
+/// their `order`: numbered from 0 in the order of the source's `order`
+/// values when every item has a distinct one (a source may number from 1,
+/// or leave gaps), else in the order of the array. Where the published
+/// order differs from the source's, [`Stage::finish`] reports it.
+fn agenda_positions(targets: &mut [(String, Option<i64>)]) -> Vec<i32> {
+    let mut distinct: Vec<i64> = targets.iter().filter_map(|(_, o)| *o).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let usable = distinct.len() == targets.len()
-        && distinct
-            .iter()
-            .all(|&o| (0..i64::from(i32::MAX)).contains(&o));
-    if usable {
-        let sorted = orders.windows(2).all(|w| w[0] < w[1]);
-        if !sorted {
-            report.repair(Repair::AgendaItemOrder, at, "items sorted by their order");
-            targets.sort_by_key(|(_, o)| *o);
-        }
-        return targets.iter().map(|(_, o)| o.unwrap() as i32).collect();
-    }
-    if !targets.is_empty() {
-        report.repair(
-            Repair::AgendaItemOrder,
-            at,
-            "order missing or repeated; numbered by position",
-        );
+    if distinct.len() == targets.len() {
+        targets.sort_by_key(|(_, o)| *o);
     }
     (0..targets.len() as i32).collect()
 }
@@ -477,6 +569,12 @@ fn own_values(kind: Kind, map: &mut Map<String, Value>, place: &Place, report: &
             if repair::date_field(v) {
                 report.repair(Repair::DateTimeForDate, &place.child(name), before);
             }
+        }
+    }
+    if kind == Kind::Meeting {
+        if let Some(end) = repair::end_before_start_of_same_day(map) {
+            map.remove("end");
+            report.repair(Repair::MeetingEndBeforeStart, &place.child("end"), end);
         }
     }
     if kind == Kind::File {
@@ -526,6 +624,9 @@ fn content_hash(s: &Staged) -> i64 {
     // embedded Location has the Body of whichever parent showed it).
     h.update([s.kind.code() as u8, s.deleted as u8]);
     h.update(s.fields.as_str().as_bytes());
+    if let Some(order) = s.source_order {
+        h.update(order.to_le_bytes());
+    }
     for l in &s.links {
         h.update(l.field.to_le_bytes());
         h.update(l.position.to_le_bytes());

@@ -93,8 +93,8 @@ pub struct LinkRow {
     pub to_pk: i64,
 }
 
-/// The four date filters of a list (digest §6.1), as inclusive bounds in
-/// Unix seconds.
+/// The four date filters of a list (spec §2.5, filters), as inclusive
+/// bounds in Unix seconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ListFilter {
     pub created_since: Option<i64>,
@@ -272,8 +272,9 @@ macro_rules! load_page {
     }};
 }
 
-/// Applies the date filters and the deleted rule of §7.3 to a boxed query
-/// over `object` (alone or joined).
+/// Applies the date filters, and the rule that deleted objects are listed
+/// only with `modified_since` (spec §2.8), to a boxed query over `object`
+/// (alone or joined).
 macro_rules! filter_objects {
     ($query:expr, $filter:expr) => {{
         let mut q = $query;

@@ -153,13 +153,21 @@ fn is_present(value: &Value) -> bool {
     }
 }
 
-/// Attributes the renderer writes itself.
+/// Attributes the renderer writes itself. Not among them: a required
+/// reference that an importer keeps pointing at its source
+/// (`model::REQUIRED_REFS`), and the `order` of an AgendaItem kept outside
+/// any Meeting. Those are stored values, which the renderer writes only
+/// where the store cannot derive them.
 fn is_derived(kind: Kind, key: &str) -> bool {
+    if model::required_refs(kind).any(|r| r.name == key)
+        || (kind == Kind::AgendaItem && key == "order")
+    {
+        return false;
+    }
     matches!(
         key,
         "id" | "type" | "created" | "modified" | "deleted" | "body"
     ) || key.starts_with(model::VENDOR_PREFIX)
-        || (kind == Kind::AgendaItem && key == "order")
         || (kind == Kind::System && key == "oparlVersion")
         || RELS.iter().any(|r| r.owner == kind && r.name == key)
         || (kind == Kind::Person && key == "location")

@@ -1,4 +1,4 @@
-//! Deleted objects (digest §7): tombstones at their id with 200, listed only
+//! Deleted objects (spec §2.8): tombstones at their id with 200, listed only
 //! with modified_since, never embedded, and every parent re-stamped.
 
 use crate::support::*;

@@ -1,4 +1,4 @@
-//! File bytes (digest §9): accessUrl inline, downloadUrl as attachment with a
+//! File bytes (spec §2.7): accessUrl inline, downloadUrl as attachment with a
 //! filename that survives umlauts, Content-Length/ETag/Last-Modified, 304,
 //! 206 and 410, and `size`/`sha512Checksum` that match the bytes.
 

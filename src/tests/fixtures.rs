@@ -13,10 +13,11 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 type Answer = Response<Full<Bytes>>;
 /// Rewrites an answer of `serve_api`: (path, query, answer).
@@ -126,10 +127,67 @@ fn futures_now(body: Full<Bytes>) -> Bytes {
     Bytes::from(out)
 }
 
-/// The folder of the Hürtgenwald crawl (../shared beside the checkout).
+/// The Hürtgenwald crawl as a folder of pages, as crawled. The repository
+/// keeps every page gzipped (`src/tests/data/huertgenwald`, with its
+/// provenance); the folder is unpacked from there once and then reused.
 pub fn huertgenwald_pages() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/realdata/huertgenwald-sdnet-oparl10/pages")
+    static PAGES: OnceLock<PathBuf> = OnceLock::new();
+    PAGES.get_or_init(unpack_huertgenwald).clone()
+}
+
+/// Unpack the crawl into Cargo's temporary folder for integration tests,
+/// under a name taken from the packed bytes: a changed crawl gets a folder
+/// of its own, and an unchanged one is unpacked only once. Each process
+/// unpacks into a folder of its own and renames it into place whole, so a
+/// test binary running beside another never reads half a folder.
+fn unpack_huertgenwald() -> PathBuf {
+    use sha2::Digest;
+    let packed = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tests/data/huertgenwald/pages");
+    let mut files = walk_files(&packed);
+    files.sort();
+    let mut hash = sha2::Sha256::new();
+    for file in &files {
+        hash.update(
+            file.strip_prefix(&packed)
+                .unwrap()
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        hash.update(std::fs::read(file).unwrap());
+    }
+    let hex: String = hash.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let unpacked = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("huertgenwald-{hex}"));
+    if unpacked.is_dir() {
+        return unpacked;
+    }
+    let partial = unpacked.with_extension(std::process::id().to_string());
+    let _ = std::fs::remove_dir_all(&partial);
+    for file in &files {
+        let relative = file.strip_prefix(&packed).unwrap();
+        let Some(name) = relative.to_str().and_then(|r| r.strip_suffix(".gz")) else {
+            panic!("{}: not a gzipped page", file.display());
+        };
+        let target = partial.join(name);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(file).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        std::fs::write(&target, bytes).unwrap();
+    }
+    if std::fs::rename(&partial, &unpacked).is_err() {
+        // Another process was first; its folder holds the same bytes.
+        assert!(
+            unpacked.is_dir(),
+            "cannot unpack into {}",
+            unpacked.display()
+        );
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    unpacked
 }
 
 const VENDOR_ORIGIN: &str = "https://sdnetrim.kdvz-frechen.de";

@@ -22,7 +22,7 @@ use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn options(source: &str) -> ImportOptions {
+pub(crate) fn options(source: &str) -> ImportOptions {
     let mut opts = ImportOptions::new(source);
     opts.quiet = true;
     opts.fetch.timeout = Duration::from_secs(10);
@@ -30,7 +30,10 @@ fn options(source: &str) -> ImportOptions {
 }
 
 /// Run an import on a blocking thread (it has its own runtime).
-async fn import(app: &TestApp, opts: ImportOptions) -> Result<(Outcome, Report), String> {
+pub(crate) async fn import(
+    app: &TestApp,
+    opts: ImportOptions,
+) -> Result<(Outcome, Report), String> {
     let db = app.store.db().clone();
     tokio::task::spawn_blocking(move || oparl::import::run(&db, &opts))
         .await
@@ -38,7 +41,7 @@ async fn import(app: &TestApp, opts: ImportOptions) -> Result<(Outcome, Report),
 }
 
 /// Live and deleted objects per kind.
-fn counts(app: &TestApp) -> BTreeMap<&'static str, (i64, i64)> {
+pub(crate) fn counts(app: &TestApp) -> BTreeMap<&'static str, (i64, i64)> {
     read::count_by_kind(&mut app.conn())
         .unwrap()
         .into_iter()
@@ -63,7 +66,7 @@ fn snapshot(app: &TestApp) -> (Vec<ObjectRow>, Vec<LinkRow>) {
 }
 
 /// Every object except the System, in its standalone form, by id.
-fn rendered(app: &TestApp, base: &str) -> BTreeMap<String, Value> {
+pub(crate) fn rendered(app: &TestApp, base: &str) -> BTreeMap<String, Value> {
     let urls = Urls::new(base).unwrap();
     let mut conn = app.conn();
     let rows: Vec<ObjectRow> = object::table
@@ -176,7 +179,7 @@ fn strip_source_ids(value: &mut Value) {
 /// B holds exactly what A holds: every object of A that B knows, and every
 /// live object of A, looks the same in B but for ids, URLs and the source
 /// id property; B has nothing else.
-fn assert_mirrors(a: &TestApp, a_base: &str, b: &TestApp) {
+pub(crate) fn assert_mirrors(a: &TestApp, a_base: &str, b: &TestApp) {
     let b_base = "http://mirror.test/oparl/v1.1";
     let a_objects = rendered(a, a_base);
     let b_objects = rendered(b, b_base);
@@ -253,9 +256,17 @@ fn the_huertgenwald_crawl_arrives_whole_and_repaired() {
                 (Repair::CoordinatesSwapped, 1),
                 // The 35 Location URLs of persons answer 404 with HTML.
                 (Repair::DanglingReference, 35),
+                // An optional reference: nothing kept pointing at the source.
+                (Repair::RequiredReferenceKept, 0),
             ] {
                 assert_eq!(report.repairs(repair), n, "[{label}] {}", repair.name());
             }
+            // OParl 1.0 has no AgendaItem.order: every item gets its index.
+            assert_eq!(
+                report.repairs(Repair::AgendaItemOrder) as i64,
+                counts["AgendaItem"].0,
+                "[{label}]"
+            );
             assert!(report.repairs(Repair::PaddedString) >= 1);
             assert!(report.repairs(Repair::EmptyValue) >= 1);
 
@@ -713,6 +724,10 @@ fn every_known_defect_of_a_dump_is_repaired_or_skipped_and_reported() {
         format!(r#"{{"id":"https://v.test/paper/2","type":"{T}Paper","body":"https://v.test/body/1","name":"B","mainFile":42,"created":"2020-01-03T00:00:00+00:00","modified":"2020-01-03T00:00:00+00:00"}}"#),
         // 8: a tombstone without type
         r#"{"id":"https://v.test/paper/3","deleted":true,"created":"2020-01-03T00:00:00+00:00","modified":"2020-01-06T00:00:00+00:00","body":"https://v.test/body/1"}"#.to_string(),
+        // 9: an AgendaItem of no meeting, without a meeting URL
+        format!(r#"{{"id":"https://v.test/ai/9","type":"{T}AgendaItem","order":0,"name":"verwaist","created":"2020-01-05T00:00:00+00:00","modified":"2020-01-05T00:00:00+00:00"}}"#),
+        // 10: a Consultation of no paper, without a paper URL
+        format!(r#"{{"id":"https://v.test/consultation/9","type":"{T}Consultation","role":"Kenntnisnahme","created":"2020-01-05T00:00:00+00:00","modified":"2020-01-05T00:00:00+00:00"}}"#),
     ];
     for kind in backends() {
         let rt = multi_thread_runtime();
@@ -747,8 +762,10 @@ fn every_known_defect_of_a_dump_is_repaired_or_skipped_and_reported() {
         // Z and fractions: the Body's two times and the Meeting's start.
         assert_eq!(report.repairs(Repair::DateTimeForm), 3, "[{label}]");
         // The line without id, the line that is not JSON, the number where
-        // a File belongs, and the tombstone whose type nothing tells.
-        assert_eq!(report.skips(), 4, "[{label}] {}", report.summary());
+        // a File belongs, the tombstone whose type nothing tells, and the
+        // agenda item and consultation that cannot be served without the
+        // back-reference OParl requires of them.
+        assert_eq!(report.skips(), 6, "[{label}] {}", report.summary());
         let written: Value = serde_json::from_slice(&std::fs::read(&report_file).unwrap()).unwrap();
         let skips: Vec<(u64, String)> = written["entries"]
             .as_array()
@@ -768,7 +785,9 @@ fn every_known_defect_of_a_dump_is_repaired_or_skipped_and_reported() {
                 (5, "$".to_string()),
                 (6, "$".to_string()),
                 (7, "$.mainFile".to_string()),
-                (8, "$".to_string())
+                (8, "$".to_string()),
+                (9, "$".to_string()),
+                (10, "$".to_string())
             ],
             "[{label}]"
         );

@@ -1,4 +1,4 @@
-//! The JSON rules of digest §8.2 over everything the demo serves, tombstones
+//! The JSON rules of spec §2.4 over everything the demo serves, tombstones
 //! included: no nulls, no empty strings, no empty optional arrays, dates and
 //! date-times in the exact OParl forms, GeoJSON Features in lon/lat order,
 //! and AgendaItem.order equal to the index.

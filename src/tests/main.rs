@@ -18,6 +18,7 @@ mod filters;
 mod import;
 mod json_format;
 mod lists;
+mod mirror;
 mod objects;
 mod server;
 mod stored_data;

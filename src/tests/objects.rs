@@ -1,5 +1,6 @@
 //! Single objects: the System, embedded versus standalone forms with exactly
-//! the back-references of digest §4.3, and `omit_internal`.
+//! the back-references of spec §3 (only when fetched on its own), and
+//! `omit_internal`.
 
 use crate::support::*;
 use serde_json::Value;

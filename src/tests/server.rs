@@ -1,5 +1,6 @@
-//! The real server over a socket: keep-alive, HEAD through hyper, graceful
-//! shutdown; and a database that cannot be reached fails loudly.
+//! The real server over a socket: keep-alive, HEAD through hyper, request
+//! targets of 8,000 octets and more, graceful shutdown; and a database that
+//! cannot be reached fails loudly.
 
 use crate::support::*;
 use std::io::{Read, Write};
@@ -55,6 +56,66 @@ fn serves_over_a_socket_and_shuts_down_gracefully() {
         TcpStream::connect(addr).is_err(),
         "no new connections after shutdown"
     );
+}
+
+/// Status code and body of a raw HTTP/1.1 answer.
+fn status_and_body(answer: &str) -> (u16, &str) {
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:.200}"));
+    (status, answer.split_once("\r\n\r\n").map_or("", |(_, b)| b))
+}
+
+#[test]
+fn request_targets_of_eight_thousand_octets_are_answered_and_longer_ones_get_414() {
+    let app = TestApp::new(TestStore::new(BackendKind::Sqlite), false);
+    let runtime = multi_thread_runtime();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(oparl::server::serve(app.state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    // The Body list with an unknown parameter (ignored) padding the target
+    // to the length wanted.
+    let target = |length: usize| {
+        let head = "/oparl/v1.1/body?limit=5&pad=";
+        format!("{head}{}", "x".repeat(length - head.len()))
+    };
+    let get = |target: &str| {
+        raw(
+            addr,
+            &format!("GET {target} HTTP/1.1\r\nHost: oparl.test\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    for length in [7_900, oparl::api::MAX_URI_LENGTH] {
+        let answer = get(&target(length));
+        let (status, body) = status_and_body(&answer);
+        assert_eq!(status, 200, "{length} octets: {answer:.300}");
+        let page: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(page["data"].is_array(), "{length} octets: {body:.300}");
+        // The list's links carry only the parameters in force.
+        assert!(!page["links"].to_string().contains("pad="), "{body:.300}");
+    }
+    for length in [oparl::api::MAX_URI_LENGTH + 1, 60_000] {
+        let answer = get(&target(length));
+        let (status, body) = status_and_body(&answer);
+        assert_eq!(status, 414, "{length} octets: {answer:.300}");
+        let error: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(error["type"], "https://schema.oparl.org/1.1/Error");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("access-control-allow-origin: *"),
+            "{answer:.300}"
+        );
+    }
+    stop.send(()).unwrap();
+    runtime.block_on(server).unwrap().unwrap();
 }
 
 #[test]
