@@ -18,25 +18,6 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-async fn ask(state: &Arc<AppState>, url: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut req = hyper::Request::builder()
-        .method(Method::GET)
-        .uri(url.strip_prefix("http://oparl.test").unwrap());
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let response = api::handle(Arc::clone(state), req.body(()).unwrap()).await;
-    let (parts, body) = response.into_parts();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: http_body_util::BodyExt::collect(body)
-            .await
-            .unwrap()
-            .to_bytes(),
-    }
-}
-
 /// The lines of a gzip-compressed JSON Lines file.
 fn lines(gz: &[u8]) -> Vec<Value> {
     let mut text = String::new();
@@ -67,7 +48,7 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
             )
             .with_dumps(Arc::clone(&dumps)),
         );
-        let none_yet = ask(&state, &format!("{BASE}/dump"), &[]).await;
+        let none_yet = ask(&state, Method::GET, &format!("{BASE}/dump"), &[]).await;
         assert_eq!(none_yet.status, 503, "[{label}]");
         assert_eq!(none_yet.header("retry-after"), Some("30"), "[{label}]");
         assert_eq!(
@@ -100,7 +81,7 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
         rename(&app, papers[5].0, "Nach dem Abzug", now + 2);
         assert!(app.delete(papers[6].0, now + 2));
 
-        let download = ask(&state, &format!("{BASE}/dump"), &[]).await;
+        let download = ask(&state, Method::GET, &format!("{BASE}/dump"), &[]).await;
         assert_eq!(download.status, 200, "[{label}]");
         let file = dumps.get(None).unwrap();
         assert_eq!(
@@ -165,7 +146,13 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
 
         // A Body's dump: the same snapshot, only that Body's objects.
         let body = papers[0].1.unwrap();
-        let of_body = ask(&state, &format!("{BASE}/body/{body}/dump"), &[]).await;
+        let of_body = ask(
+            &state,
+            Method::GET,
+            &format!("{BASE}/body/{body}/dump"),
+            &[],
+        )
+        .await;
         assert_eq!(of_body.status, 200, "[{label}]");
         let body_lines = lines(&of_body.body);
         assert_eq!(body_lines[0][REVISION], revision, "[{label}]");
@@ -189,6 +176,7 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
         let etag = download.header("etag").unwrap().to_string();
         let part = ask(
             &state,
+            Method::GET,
             &format!("{BASE}/dump"),
             &[("range", "bytes=10-99"), ("if-range", &etag)],
         )
@@ -201,6 +189,7 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
         );
         let stale = ask(
             &state,
+            Method::GET,
             &format!("{BASE}/dump"),
             &[("range", "bytes=10-99"), ("if-range", "\"older\"")],
         )
@@ -209,14 +198,27 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
         assert_eq!(stale.body, download.body);
         let beyond = ask(
             &state,
+            Method::GET,
             &format!("{BASE}/dump"),
             &[("range", &format!("bytes={}-", file.size + 5))],
         )
         .await;
         assert_eq!(beyond.status, 416, "[{label}]");
-        let again = ask(&state, &format!("{BASE}/dump"), &[("if-none-match", &etag)]).await;
+        let again = ask(
+            &state,
+            Method::GET,
+            &format!("{BASE}/dump"),
+            &[("if-none-match", &etag)],
+        )
+        .await;
         assert_eq!(again.status, 304, "[{label}]");
-        let missing = ask(&state, &format!("{BASE}/body/999999/dump"), &[]).await;
+        let missing = ask(
+            &state,
+            Method::GET,
+            &format!("{BASE}/body/999999/dump"),
+            &[],
+        )
+        .await;
         assert_eq!(missing.status, 404, "[{label}]");
         // A server that builds no dumps does not pretend to.
         assert_eq!(app.get(&format!("{BASE}/dump")).await.status, 404);

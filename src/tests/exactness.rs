@@ -16,24 +16,6 @@ use oparl::urls::Urls;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// An answer of the API of `state` (another server on the same database).
-async fn get_from(state: &Arc<AppState>, url: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut req = hyper::Request::builder().uri(url.strip_prefix("http://oparl.test").unwrap());
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let response = api::handle(Arc::clone(state), req.body(()).unwrap()).await;
-    let (parts, body) = response.into_parts();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: http_body_util::BodyExt::collect(body)
-            .await
-            .unwrap()
-            .to_bytes(),
-    }
-}
-
 /// A server of its own on the store of `app`: its own pool, caches and
 /// version reader, as a second process behind a load balancer would have.
 fn second_server(app: &TestApp) -> Arc<AppState> {
@@ -84,8 +66,8 @@ fn three_changes_in_one_second_each_show_at_once_with_a_new_etag() {
             let mut seen = Vec::new();
             for url in [&id, &file, &page] {
                 // Asked twice, so that the second answer comes from memory.
-                get_from(server, url, &[]).await;
-                let answer = get_from(server, url, &[]).await;
+                ask(server, Method::GET, url, &[]).await;
+                let answer = ask(server, Method::GET, url, &[]).await;
                 assert_eq!(answer.status, 200, "[{label}] {url}");
                 seen.push((answer.header("etag").unwrap().to_string(), answer.json()));
             }
@@ -104,7 +86,7 @@ fn three_changes_in_one_second_each_show_at_once_with_a_new_etag() {
             for (s, server) in servers.iter().enumerate() {
                 for (u, url) in [&id, &file, &page].into_iter().enumerate() {
                     let (old_tag, old_body) = &last[s][u];
-                    let again = get_from(server, url, &[("if-none-match", old_tag)]).await;
+                    let again = ask(server, Method::GET, url, &[("if-none-match", old_tag)]).await;
                     let shows_it = u != 1 || pk == pk_of(&file);
                     if !shows_it {
                         // The file itself did not change in this round.
@@ -140,7 +122,7 @@ fn three_changes_in_one_second_each_show_at_once_with_a_new_etag() {
                     };
                     assert_eq!(shown, name, "[{label}] server {s}, round {round}: {url}");
                     // The new ETag is the one that validates now.
-                    let fresh = get_from(server, url, &[("if-none-match", &tag)]).await;
+                    let fresh = ask(server, Method::GET, url, &[("if-none-match", &tag)]).await;
                     assert_eq!(fresh.status, 304, "[{label}] round {round}: {url}");
                     last[s][u] = (tag, body);
                 }
@@ -226,7 +208,7 @@ fn repeated_imports_of_a_source_whose_modified_stands_still_show_at_once() {
         }
         // A server started afresh on the store agrees.
         let fresh = second_server(&app);
-        let answer = rt.block_on(get_from(&fresh, &id, &[]));
+        let answer = rt.block_on(ask(&fresh, Method::GET, &id, &[]));
         assert_eq!(answer.json()["name"], "Fassung 3", "[{label}]");
         assert_eq!(answer.header("etag"), Some(tag.as_str()), "[{label}]");
         let _ = std::fs::remove_dir_all(&dir);

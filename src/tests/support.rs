@@ -219,19 +219,7 @@ impl TestApp {
     }
 
     pub async fn request(&self, method: Method, url: &str, headers: &[(&str, &str)]) -> Answer {
-        let target = url.strip_prefix("http://oparl.test").unwrap_or(url);
-        let mut req = Request::builder().method(method).uri(target);
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        let response = api::handle(Arc::clone(&self.state), req.body(()).unwrap()).await;
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        Answer {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
+        ask(&self.state, method, url, headers).await
     }
 
     /// GET and insist on 200 with JSON.
@@ -278,6 +266,29 @@ impl TestApp {
     /// it was deleted already.
     pub fn delete(&self, pk: i64, at: i64) -> bool {
         oparl::store::write::change(&mut self.conn(), |c| c.delete(pk, at)).unwrap()
+    }
+}
+
+/// An answer of the API of `state`: this test's server, or another one on
+/// the same database (its own pool, caches and version reader).
+pub async fn ask(
+    state: &Arc<AppState>,
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let target = url.strip_prefix("http://oparl.test").unwrap_or(url);
+    let mut req = Request::builder().method(method).uri(target);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let response = api::handle(Arc::clone(state), req.body(()).unwrap()).await;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
     }
 }
 
