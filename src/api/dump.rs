@@ -5,7 +5,7 @@
 //! resumes (`If-Range` with the ETag guards against a newer dump).
 
 use super::error::ApiError;
-use super::files::{parse_range, RangeOutcome};
+use super::files::{byte_headers, requested_range};
 use super::http_cache::Conditions;
 use super::{AppState, Body};
 use crate::model::Kind;
@@ -46,16 +46,7 @@ pub(super) async fn serve(
     let mut response = Response::new(Body::default());
     let h = response.headers_mut();
     let value = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("-"));
-    h.insert(header::ETAG, value(&etag));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, no-cache"),
-    );
+    byte_headers(h, &etag);
     h.insert("dump-revision", value(&file.revision.to_string()));
     h.insert(
         "repr-digest",
@@ -77,30 +68,11 @@ pub(super) async fn serve(
         header::CONTENT_DISPOSITION,
         value(&format!("attachment; filename=\"{name}\"")),
     );
-    let total = file.size;
     let if_range = headers
         .get(header::IF_RANGE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v == etag);
-    let range = headers
-        .get(header::RANGE)
-        .filter(|_| if_range)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| parse_range(v, total));
-    let (status, start, len) = match range {
-        Some(RangeOutcome::Satisfiable(start, end)) => {
-            h.insert(
-                header::CONTENT_RANGE,
-                value(&format!("bytes {start}-{end}/{total}")),
-            );
-            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
-        }
-        Some(RangeOutcome::Unsatisfiable) => {
-            h.insert(header::CONTENT_RANGE, value(&format!("bytes */{total}")));
-            (StatusCode::RANGE_NOT_SATISFIABLE, 0, 0)
-        }
-        Some(RangeOutcome::Ignored) | None => (StatusCode::OK, 0, total),
-    };
+    let (status, start, len) = requested_range(h, headers, file.size, if_range);
     // The file is read as it was opened: a newer dump renamed over it
     // meanwhile does not mix into this answer.
     let path = file.path.clone();

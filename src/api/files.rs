@@ -81,19 +81,10 @@ fn content(pk: i64, fields: &str, modified: i64, bytes: Vec<u8>) -> Content {
 fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Response<Body> {
     let mut response = Response::new(Body::default());
     let h = response.headers_mut();
-    h.insert(header::ETAG, value(&c.etag));
+    byte_headers(h, &c.etag);
     if let Some(t) = http_cache::validating_date(c.modified) {
         h.insert(header::LAST_MODIFIED, value(&format_http_date(t)));
     }
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, no-cache"),
-    );
     if Conditions::of(headers).fresh(&c.etag, Some(c.modified)) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return response;
@@ -103,29 +94,9 @@ fn respond(c: &Content, disposition: Disposition, headers: &HeaderMap) -> Respon
         header::CONTENT_DISPOSITION,
         value(&content_disposition(disposition, &c.file_name)),
     );
-    let total = c.bytes.len() as u64;
-    let range = headers
-        .get(header::RANGE)
-        .filter(|_| if_range_holds(c, headers))
-        .and_then(|v| v.to_str().ok())
-        .map(|v| parse_range(v, total));
-    let (status, body) = match range {
-        Some(RangeOutcome::Satisfiable(start, end)) => {
-            h.insert(
-                header::CONTENT_RANGE,
-                value(&format!("bytes {start}-{end}/{total}")),
-            );
-            (
-                StatusCode::PARTIAL_CONTENT,
-                c.bytes.slice(start as usize..=end as usize),
-            )
-        }
-        Some(RangeOutcome::Unsatisfiable) => {
-            h.insert(header::CONTENT_RANGE, value(&format!("bytes */{total}")));
-            (StatusCode::RANGE_NOT_SATISFIABLE, Bytes::new())
-        }
-        Some(RangeOutcome::Ignored) | None => (StatusCode::OK, c.bytes.clone()),
-    };
+    let (status, start, len) =
+        requested_range(h, headers, c.bytes.len() as u64, if_range_holds(c, headers));
+    let body = c.bytes.slice(start as usize..(start + len) as usize);
     h.insert(header::CONTENT_LENGTH, value(&body.len().to_string()));
     *response.status_mut() = status;
     *response.body_mut() = Body::new(body);
@@ -148,8 +119,53 @@ fn if_range_holds(c: &Content, headers: &HeaderMap) -> bool {
     }
 }
 
+/// Headers every answer of bytes carries (File bytes, the dumps): the
+/// strong ETag, `Accept-Ranges`, CORS and `Cache-Control`.
+pub(crate) fn byte_headers(h: &mut HeaderMap, etag: &str) {
+    h.insert(header::ETAG, value(etag));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, no-cache"),
+    );
+}
+
+/// What part of `total` bytes a request asks for: (status, first byte,
+/// length), with `Content-Range` set where it applies. A `Range` counts
+/// only while `If-Range` still names these bytes (`if_range_holds`).
+pub(crate) fn requested_range(
+    h: &mut HeaderMap,
+    headers: &HeaderMap,
+    total: u64,
+    if_range_holds: bool,
+) -> (StatusCode, u64, u64) {
+    let range = headers
+        .get(header::RANGE)
+        .filter(|_| if_range_holds)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| parse_range(v, total));
+    match range {
+        Some(RangeOutcome::Satisfiable(start, end)) => {
+            h.insert(
+                header::CONTENT_RANGE,
+                value(&format!("bytes {start}-{end}/{total}")),
+            );
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        Some(RangeOutcome::Unsatisfiable) => {
+            h.insert(header::CONTENT_RANGE, value(&format!("bytes */{total}")));
+            (StatusCode::RANGE_NOT_SATISFIABLE, 0, 0)
+        }
+        Some(RangeOutcome::Ignored) | None => (StatusCode::OK, 0, total),
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum RangeOutcome {
+enum RangeOutcome {
     /// First and last byte, inclusive.
     Satisfiable(u64, u64),
     Unsatisfiable,
@@ -158,7 +174,7 @@ pub(crate) enum RangeOutcome {
 }
 
 /// One `bytes=` range: `a-b`, `a-` or `-n`.
-pub(crate) fn parse_range(header: &str, total: u64) -> RangeOutcome {
+fn parse_range(header: &str, total: u64) -> RangeOutcome {
     let Some(spec) = header.trim().strip_prefix("bytes=") else {
         return RangeOutcome::Ignored;
     };
