@@ -207,7 +207,6 @@ impl Dumps {
             let body = file_body(&f.path);
             latest.insert(body, f);
         }
-        tracing::info!(revision, "dumps built");
         Ok(revision)
     }
 
@@ -249,14 +248,10 @@ impl Dumps {
                 },
             )?;
             for (json, (body, rev)) in rendered.into_iter().zip(heads) {
-                let line = format!(
-                    "{},\"{}\":{rev}}}",
-                    &json[..json.len() - 1],
-                    model::REVISION_PROPERTY
-                );
+                let line = render::with_revision(json.as_bytes(), rev);
                 for w in &mut writers {
                     if w.body.is_none() || w.body == body {
-                        w.line(line.as_bytes())?;
+                        w.line(&line)?;
                         w.objects += 1;
                     }
                 }
@@ -306,26 +301,26 @@ pub async fn keep_current(
     let mut last_built: Option<std::time::Instant> = None;
     loop {
         let due = last_built.is_none_or(|t| t.elapsed() >= interval);
-        if due {
-            let (d, db2, u) = (dumps.clone(), db.clone(), urls.clone());
-            let changed = db
+        // A failed look at the store counts as unchanged: it is asked again
+        // at the next tick.
+        let stale = due
+            && db
                 .run(read::revision)
                 .await
-                .map(|now| dumps.revision() != Some(now))
-                .unwrap_or(false);
-            if changed || dumps.revision().is_none() {
-                let started = std::time::Instant::now();
-                match tokio::task::spawn_blocking(move || d.build(&db2, &u)).await {
-                    Ok(Ok(revision)) => tracing::info!(
-                        revision,
-                        seconds = started.elapsed().as_secs_f64(),
-                        "dumps current"
-                    ),
-                    Ok(Err(e)) => tracing::error!(error = %e, "building the dumps failed"),
-                    Err(e) => tracing::error!(error = %e, "building the dumps panicked"),
-                }
-                last_built = Some(started);
+                .is_ok_and(|now| dumps.revision() != Some(now));
+        if stale {
+            let started = std::time::Instant::now();
+            let (d, db, urls) = (dumps.clone(), db.clone(), urls.clone());
+            match tokio::task::spawn_blocking(move || d.build(&db, &urls)).await {
+                Ok(Ok(revision)) => tracing::info!(
+                    revision,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "dumps built"
+                ),
+                Ok(Err(e)) => tracing::error!(error = %e, "building the dumps failed"),
+                Err(e) => tracing::error!(error = %e, "building the dumps panicked"),
             }
+            last_built = Some(started);
         }
         tokio::time::sleep(interval.min(std::time::Duration::from_secs(5))).await;
     }

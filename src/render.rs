@@ -398,6 +398,16 @@ impl Renderer<'_> {
     }
 }
 
+/// A standalone object's JSON with its revision as the last member
+/// (`server:revision`), as the change feed and the dumps show each object.
+pub fn with_revision(json: &[u8], revision: i64) -> Vec<u8> {
+    let open = json.strip_suffix(b"}").unwrap_or(json);
+    let mut out = Vec::with_capacity(json.len() + 32);
+    out.extend_from_slice(open);
+    out.extend_from_slice(format!(",\"{}\":{revision}}}", model::REVISION_PROPERTY).as_bytes());
+    out
+}
+
 /// `,"name":`
 fn member_name(out: &mut String, name: &str) {
     out.push_str(",\"");

@@ -22,6 +22,7 @@ use super::http_cache::{Conditions, Tag};
 use super::{rendered, AppState, Outcome, Rendering};
 use crate::db::AnyConnection;
 use crate::model::{self, Kind};
+use crate::render;
 use crate::store::read::{self, ChangeFilter};
 use bytes::{BufMut, BytesMut};
 use serde_json::json;
@@ -210,9 +211,7 @@ pub(super) fn page(
         if i > 0 {
             body.put_u8(b',');
         }
-        // The standalone object with its revision as the last member.
-        body.put_slice(&object[..object.len() - 1]);
-        body.put_slice(format!(",\"{}\":{}}}", model::REVISION_PROPERTY, head.revision).as_bytes());
+        body.put_slice(&render::with_revision(object, head.revision));
     }
     body.put_slice(b"],");
     body.put_slice(&tail[1..]);
