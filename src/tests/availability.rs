@@ -248,6 +248,23 @@ async fn load(addr: SocketAddr, clients: usize, length: Duration) -> Tally {
 }
 
 /// A server over `db` on a port of its own; stops when the sender drops.
+/// A server with this time limit on the store of `app`, whose database
+/// connections all go through a proxy the test can cut, delay and restore.
+async fn serve_through_proxy(
+    app: &TestApp,
+    limit: Duration,
+) -> (Proxy, SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let proxy = Proxy::start(upstream_of(&app.store.url)).await;
+    let db = Db::open_with(
+        &proxy.url_for(&app.store.url),
+        false,
+        Limits::serving(limit),
+    )
+    .unwrap();
+    let (addr, stop) = start_server(db, limit).await;
+    (proxy, addr, stop)
+}
+
 async fn start_server(db: Db, limit: Duration) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let state = Arc::new(
         AppState::new(db, Urls::new(BASE).unwrap(), api::DEFAULT_CACHE_BYTES)
@@ -272,14 +289,7 @@ fn postgres_going_away_and_back_gets_503_then_200_from_the_same_server() {
     let rt = multi_thread_runtime();
     rt.block_on(async {
         let limit = Duration::from_secs(3);
-        let proxy = Proxy::start(upstream_of(&app.store.url)).await;
-        let db = Db::open_with(
-            &proxy.url_for(&app.store.url),
-            false,
-            Limits::serving(limit),
-        )
-        .unwrap();
-        let (addr, _stop) = start_server(db, limit).await;
+        let (proxy, addr, _stop) = serve_through_proxy(&app, limit).await;
         let clients = 4;
 
         let before = load(addr, clients, Duration::from_millis(800)).await;
@@ -348,14 +358,7 @@ fn a_short_outage_leaves_no_dead_connection_in_the_pool() {
     let rt = multi_thread_runtime();
     rt.block_on(async {
         let limit = Duration::from_secs(3);
-        let proxy = Proxy::start(upstream_of(&app.store.url)).await;
-        let db = Db::open_with(
-            &proxy.url_for(&app.store.url),
-            false,
-            Limits::serving(limit),
-        )
-        .unwrap();
-        let (addr, _stop) = start_server(db, limit).await;
+        let (proxy, addr, _stop) = serve_through_proxy(&app, limit).await;
         // Enough clients at once to fill the pool with connections.
         let warm = load(addr, 12, Duration::from_millis(800)).await;
         assert_eq!(warm.statuses.keys().collect::<Vec<_>>(), [&200], "{warm:?}");
@@ -447,14 +450,7 @@ fn a_slow_postgresql_gets_503_within_the_time_limit() {
     let rt = multi_thread_runtime();
     rt.block_on(async {
         let limit = Duration::from_millis(400);
-        let proxy = Proxy::start(upstream_of(&app.store.url)).await;
-        let db = Db::open_with(
-            &proxy.url_for(&app.store.url),
-            false,
-            Limits::serving(limit),
-        )
-        .unwrap();
-        let (addr, _stop) = start_server(db, limit).await;
+        let (proxy, addr, _stop) = serve_through_proxy(&app, limit).await;
         assert_eq!(get(addr, PATHS[0]).await.status, 200);
         // Every answer of PostgreSQL now takes two seconds to arrive.
         proxy.delay(Duration::from_secs(2));
