@@ -400,21 +400,15 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
             format!("{name} ({site})")
         });
         let mut distributions = Vec::new();
-        let mut api = json!({
-            "@id": node(&format!("body-{}-api", body.pk)),
-            "@type": "dcat:Distribution",
-            "dct:title": de(&format!("OParl-Schnittstelle: {name}")),
-            "dct:description": de("Die Körperschaft in der OParl-1.1-Schnittstelle; von ihr aus führen Listen zu allen Objekten."),
-            "dcat:accessURL": id(&body_url),
-            "dcat:accessService": id(&service_id),
-            "dct:format": id(FILE_TYPE_JSON),
-            "dcat:mediaType": id(IANA_JSON),
-            "dct:conformsTo": id(OPARL_SCHEMA),
-            "dct:license": id(licence.uri),
-        });
-        if let Some(a) = &attribution {
-            api["dcatde:licenseAttributionByText"] = de(a);
-        }
+        let mut api = api_distribution(
+            &node(&format!("body-{}-api", body.pk)),
+            &format!("OParl-Schnittstelle: {name}"),
+            &body_url,
+            &service_id,
+            licence,
+            attribution.as_deref(),
+        );
+        api["dct:description"] = de("Die Körperschaft in der OParl-1.1-Schnittstelle; von ihr aus führen Listen zu allen Objekten.");
         distributions.push(api);
         if let Some(file) = input.dumps.get(&Some(body.pk)) {
             distributions.push(dump_distribution(
@@ -499,23 +493,14 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
     let attribution = system_licence
         .attribution
         .then(|| format!("{publisher_name} ({system_url})"));
-    let mut all_distributions = vec![{
-        let mut d = json!({
-            "@id": node("all-api"),
-            "@type": "dcat:Distribution",
-            "dct:title": de("OParl-Schnittstelle"),
-            "dcat:accessURL": id(&system_url),
-            "dcat:accessService": id(&service_id),
-            "dct:format": id(FILE_TYPE_JSON),
-            "dcat:mediaType": id(IANA_JSON),
-            "dct:conformsTo": id(OPARL_SCHEMA),
-            "dct:license": id(system_licence.uri),
-        });
-        if let Some(a) = &attribution {
-            d["dcatde:licenseAttributionByText"] = de(a);
-        }
-        d
-    }];
+    let mut all_distributions = vec![api_distribution(
+        &node("all-api"),
+        "OParl-Schnittstelle",
+        &system_url,
+        &service_id,
+        system_licence,
+        attribution.as_deref(),
+    )];
     if let Some(file) = input.dumps.get(&None) {
         all_distributions.push(dump_distribution(
             &node("all-dump"),
@@ -578,6 +563,32 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
 
 /// A dump as a direct download: the same URL as access and download URL,
 /// gzip-compressed JSON Lines, with size, SHA-256 and build time.
+/// The OParl API as a Distribution of a Dataset, reached at `url`.
+fn api_distribution(
+    node: &str,
+    title: &str,
+    url: &str,
+    service_id: &str,
+    licence: Licence,
+    attribution: Option<&str>,
+) -> Value {
+    let mut d = json!({
+        "@id": node,
+        "@type": "dcat:Distribution",
+        "dct:title": de(title),
+        "dcat:accessURL": id(url),
+        "dcat:accessService": id(service_id),
+        "dct:format": id(FILE_TYPE_JSON),
+        "dcat:mediaType": id(IANA_JSON),
+        "dct:conformsTo": id(OPARL_SCHEMA),
+        "dct:license": id(licence.uri),
+    });
+    if let Some(a) = attribution {
+        d["dcatde:licenseAttributionByText"] = de(a);
+    }
+    d
+}
+
 fn dump_distribution(
     node: &str,
     url: &str,
