@@ -80,6 +80,7 @@ impl AppState {
     /// Serve the dumps these build (see `crate::dumps::keep_current`).
     pub fn with_dumps(mut self, dumps: Arc<crate::dumps::Dumps>) -> AppState {
         self.dumps = Some(dumps);
+        self.urls = self.urls.with_dumps();
         self
     }
 

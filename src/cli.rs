@@ -49,15 +49,20 @@ enum Command {
     /// Exit status: 0 everything imported, 3 imported with skipped input
     /// (see the summary or --report), 1 failed and nothing was written.
     Import(ImportArgs),
-    /// Write every object as JSON Lines (each object once; children inside
-    /// their parents; tombstones included).
+    /// Write the store (or one Body) in the format of the bulk dumps: JSON
+    /// Lines, a header with the revision and the change feed, then every
+    /// object standalone, tombstones included; gzip when FILE ends in .gz.
     Export(ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
 struct ExportArgs {
-    /// The file to write, or - for standard output.
+    /// The file to write (gzip-compressed when it ends in .gz), or - for
+    /// standard output.
     file: std::path::PathBuf,
+    /// Only this Body (its number, as in `.../body/N`).
+    #[arg(long)]
+    body: Option<i64>,
     /// The public URL of the System, as `serve --base-url`: the dump's ids
     /// are the ones the server publishes.
     #[arg(
@@ -307,17 +312,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let db = open(true)?;
             let mut conn = db.conn().map_err(|e| e.to_string())?;
             let started = Instant::now();
-            let mut out: Box<dyn std::io::Write> = if args.file.as_os_str() == "-" {
-                Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
-            } else {
-                let file = std::fs::File::create(&args.file)
-                    .map_err(|e| format!("{}: {e}", args.file.display()))?;
-                Box::new(std::io::BufWriter::with_capacity(1 << 20, file))
-            };
-            let lines = crate::export::export_jsonl(&mut conn, &urls, &mut out)
-                .map_err(|e| format!("{}: {e}", args.file.display()))?;
+            if let Some(pk) = args.body {
+                let head = crate::store::read::head(&mut conn, pk).map_err(|e| e.to_string())?;
+                if head.is_none_or(|h| h.kind != crate::model::Kind::Body.code() || h.deleted) {
+                    return Err(format!("--body {pk}: the store has no live Body {pk}"));
+                }
+            }
+            let (revision, objects) = export_to(&mut conn, &urls, args.body, &args.file)?;
             tracing::info!(
-                lines,
+                revision,
+                objects,
                 seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
                 "exported"
             );
@@ -501,4 +505,57 @@ fn serve(
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// `oparl export`: to standard output, or to a file that appears only once
+/// it is complete (written beside it, then renamed), gzip-compressed when
+/// its name ends in `.gz`.
+fn export_to(
+    conn: &mut crate::db::AnyConnection,
+    urls: &Urls,
+    body: Option<i64>,
+    file: &std::path::Path,
+) -> Result<(i64, u64), String> {
+    use std::io::Write;
+    if file.as_os_str() == "-" {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        return crate::export::export(conn, urls, body, &mut out, file).map_err(|e| e.to_string());
+    }
+    let mut tmp_name = file.as_os_str().to_owned();
+    tmp_name.push(".part");
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let written = (|| {
+        let f = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        let buffered = std::io::BufWriter::with_capacity(1 << 20, f);
+        let gzip = file.extension().is_some_and(|e| e == "gz");
+        let io = |e: std::io::Error| format!("{}: {e}", tmp.display());
+        let counts = if gzip {
+            let mut gz = flate2::write::GzEncoder::new(buffered, flate2::Compression::default());
+            let counts = crate::export::export(conn, urls, body, &mut gz, file)
+                .map_err(|e| e.to_string())?;
+            gz.finish()
+                .map_err(io)?
+                .into_inner()
+                .map_err(|e| io(e.into_error()))?
+                .sync_all()
+                .map_err(io)?;
+            counts
+        } else {
+            let mut out = buffered;
+            let counts = crate::export::export(conn, urls, body, &mut out, file)
+                .map_err(|e| e.to_string())?;
+            out.flush().map_err(io)?;
+            out.into_inner()
+                .map_err(|e| io(e.into_error()))?
+                .sync_all()
+                .map_err(io)?;
+            counts
+        };
+        std::fs::rename(&tmp, file).map_err(|e| format!("{}: {e}", file.display()))?;
+        Ok(counts)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }

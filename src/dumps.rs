@@ -11,7 +11,7 @@
 //! dump's revision: dump and feed together give an exact mirror.
 
 use crate::db::{AnyConnection, Db, DbError};
-use crate::model::{self, Kind};
+use crate::model::Kind;
 use crate::render::{self, Options};
 use crate::store::read;
 use crate::urls::Urls;
@@ -96,68 +96,154 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// One dump being written.
-struct Writer {
-    body: Option<i64>,
-    tmp: PathBuf,
-    path: PathBuf,
-    gz: flate2::write::GzEncoder<Hashing<std::io::BufWriter<std::fs::File>>>,
-    objects: u64,
+/// The first line of a dump: what it is of, the revision it shows, and the
+/// change feed to continue with after that revision.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DumpHeader {
+    /// Always [`DUMP_TYPE`].
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub system: String,
+    /// The Body the dump is of; None for the whole store.
+    pub body: Option<String>,
+    /// `server:revision` (model::REVISION_PROPERTY).
+    #[serde(rename = "server:revision")]
+    pub revision: i64,
+    /// `server:changes` (model::CHANGES_PROPERTY): the feed of the same
+    /// objects, to ask `after` the revision.
+    #[serde(rename = "server:changes")]
+    pub changes: String,
+    pub created: String,
 }
 
-impl Writer {
-    fn create(dir: &Path, body: Option<i64>) -> Result<Writer, DumpError> {
-        let name = file_name(body);
-        let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let file = std::fs::File::create(&tmp).map_err(|e| DumpError::Io(tmp.clone(), e))?;
-        let hashing = Hashing {
-            inner: std::io::BufWriter::with_capacity(1 << 20, file),
-            hash: Sha256::new(),
-            written: 0,
-        };
-        Ok(Writer {
+/// The `type` of a dump's first line (a vendor type: OParl 1.1 §3 leaves
+/// the prefix to the vendor).
+pub const DUMP_TYPE: &str = "server:Dump";
+
+/// One dump being written: the Body it is of, where its lines go, and the
+/// name errors give.
+pub struct Lines<W: Write> {
+    pub body: Option<i64>,
+    pub out: W,
+    pub name: PathBuf,
+    pub objects: u64,
+}
+
+impl<W: Write> Lines<W> {
+    pub fn new(body: Option<i64>, out: W, name: &Path) -> Lines<W> {
+        Lines {
             body,
-            tmp,
-            path,
-            gz: flate2::write::GzEncoder::new(hashing, flate2::Compression::default()),
+            out,
+            name: name.to_path_buf(),
             objects: 0,
-        })
+        }
     }
 
     fn line(&mut self, text: &[u8]) -> Result<(), DumpError> {
-        self.gz
+        self.out
             .write_all(text)
-            .and_then(|_| self.gz.write_all(b"\n"))
-            .map_err(|e| DumpError::Io(self.tmp.clone(), e))
+            .and_then(|_| self.out.write_all(b"\n"))
+            .map_err(|e| DumpError::Io(self.name.clone(), e))
     }
+}
 
-    /// Close the file and put it in place of the previous dump.
-    fn finish(self, revision: i64, built: i64) -> Result<DumpFile, DumpError> {
-        let io = |e| DumpError::Io(self.tmp.clone(), e);
-        let mut hashing = self.gz.finish().map_err(io)?;
-        hashing.flush().map_err(io)?;
-        let file = hashing
-            .inner
-            .into_inner()
-            .map_err(|e| DumpError::Io(self.tmp.clone(), e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&self.tmp, &self.path).map_err(io)?;
-        let sha256 = hashing
-            .hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok(DumpFile {
+/// Write the dumps of the store as `conn` shows it (call it inside
+/// [`snapshot`] for a consistent dump): a header line each, then every
+/// object in pk order into the dump of the whole store and of its Body.
+/// Returns the revision they show.
+pub fn write_dumps<W: Write>(
+    conn: &mut AnyConnection,
+    urls: &Urls,
+    built: i64,
+    outs: &mut [Lines<W>],
+) -> Result<i64, DumpError> {
+    let revision = read::revision(conn)?;
+    for w in outs.iter_mut() {
+        let header = DumpHeader {
+            type_: DUMP_TYPE.into(),
+            system: urls.system(),
+            body: w.body.map(|b| urls.object(Kind::Body, b)),
             revision,
-            path: self.path,
-            size: hashing.written,
-            sha256,
-            objects: self.objects,
-            built,
-        })
+            changes: urls.changes_of(w.body),
+            created: crate::time::format_datetime(built),
+        };
+        let text = serde_json::to_vec(&header).expect("a header always serialises");
+        w.line(&text)?;
     }
+    let mut after = 0;
+    loop {
+        let (rows, next) = read::objects_after(conn, after, 1000)?;
+        let Some(next) = next else { break };
+        after = next;
+        let heads: Vec<_> = rows.iter().map(|r| r.head()).collect();
+        let rendered = render::standalone(
+            conn,
+            urls,
+            rows,
+            Options {
+                omit_internal: false,
+            },
+        )?;
+        for (json, head) in rendered.into_iter().zip(heads) {
+            let line = render::feed_entry(urls, json.as_bytes(), &head);
+            for w in outs.iter_mut() {
+                if w.body.is_none() || w.body == head.body_pk {
+                    w.line(&line)?;
+                    w.objects += 1;
+                }
+            }
+        }
+    }
+    for w in outs.iter_mut() {
+        w.out
+            .flush()
+            .map_err(|e| DumpError::Io(w.name.clone(), e))?;
+    }
+    Ok(revision)
+}
+
+/// A dump file being written: gzip over a hash of the compressed bytes.
+type FileOut = flate2::write::GzEncoder<Hashing<std::io::BufWriter<std::fs::File>>>;
+
+/// Create the temporary file of a dump.
+fn create_file(dir: &Path, body: Option<i64>) -> Result<Lines<FileOut>, DumpError> {
+    let tmp = dir.join(format!(".{}.tmp", file_name(body)));
+    let file = std::fs::File::create(&tmp).map_err(|e| DumpError::Io(tmp.clone(), e))?;
+    let hashing = Hashing {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        hash: Sha256::new(),
+        written: 0,
+    };
+    let gz = flate2::write::GzEncoder::new(hashing, flate2::Compression::default());
+    Ok(Lines::new(body, gz, &tmp))
+}
+
+/// Close a dump's temporary file and put it in place of the previous dump.
+fn finish_file(
+    lines: Lines<FileOut>,
+    dir: &Path,
+    revision: i64,
+    built: i64,
+) -> Result<DumpFile, DumpError> {
+    let tmp = lines.name;
+    let io = |e| DumpError::Io(tmp.clone(), e);
+    let mut hashing = lines.out.finish().map_err(io)?;
+    hashing.flush().map_err(io)?;
+    let file = hashing
+        .inner
+        .into_inner()
+        .map_err(|e| DumpError::Io(tmp.clone(), e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    let path = dir.join(file_name(lines.body));
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(DumpFile {
+        revision,
+        path,
+        size: hashing.written,
+        sha256: crate::text::hex(&hashing.hash.finalize()),
+        objects: lines.objects,
+        built,
+    })
 }
 
 /// The file name of the dump of a Body, or of the whole store.
@@ -216,50 +302,15 @@ impl Dumps {
         urls: &Urls,
         built: i64,
     ) -> Result<(i64, Vec<DumpFile>), DumpError> {
-        let revision = read::revision(conn)?;
         let bodies = read::body_pks(conn)?;
-        let mut writers = vec![Writer::create(&self.dir, None)?];
-        for body in &bodies {
-            writers.push(Writer::create(&self.dir, Some(*body))?);
+        let mut outs = vec![create_file(&self.dir, None)?];
+        for body in bodies {
+            outs.push(create_file(&self.dir, Some(body))?);
         }
-        for w in &mut writers {
-            let header = serde_json::json!({
-                "type": "server:Dump",
-                "system": urls.system(),
-                "body": w.body.map(|b| urls.object(Kind::Body, b)),
-                model::REVISION_PROPERTY: revision,
-                "created": crate::time::format_datetime(built),
-            });
-            w.line(header.to_string().as_bytes())?;
-        }
-        let mut after = 0;
-        loop {
-            let (rows, next) = read::objects_after(conn, after, 1000)?;
-            let Some(next) = next else { break };
-            after = next;
-            let heads: Vec<(Option<i64>, i64)> =
-                rows.iter().map(|r| (r.body_pk, r.revision)).collect();
-            let rendered = render::standalone(
-                conn,
-                urls,
-                rows,
-                Options {
-                    omit_internal: false,
-                },
-            )?;
-            for (json, (body, rev)) in rendered.into_iter().zip(heads) {
-                let line = render::with_revision(json.as_bytes(), rev);
-                for w in &mut writers {
-                    if w.body.is_none() || w.body == body {
-                        w.line(&line)?;
-                        w.objects += 1;
-                    }
-                }
-            }
-        }
-        let files = writers
+        let revision = write_dumps(conn, urls, built, &mut outs)?;
+        let files = outs
             .into_iter()
-            .map(|w| w.finish(revision, built))
+            .map(|w| finish_file(w, &self.dir, revision, built))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((revision, files))
     }
@@ -278,7 +329,7 @@ fn file_body(path: &Path) -> Option<i64> {
 /// store as of one moment, however long it takes, and it takes no write
 /// lock (PostgreSQL: a REPEATABLE READ transaction; SQLite: a read
 /// transaction in WAL mode).
-fn snapshot<T>(
+pub fn snapshot<T>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, DumpError>,
 ) -> Result<T, DumpError> {

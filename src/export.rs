@@ -1,82 +1,38 @@
-//! `oparl export`: the whole store as JSON Lines, a dump a harvester (or
-//! `oparl import`) reads in one go instead of walking every list.
-//!
-//! Each object appears once at the top level: every object that no live
-//! object embeds is written in its standalone form, with its children
-//! embedded; tombstones are written too, so a dump carries deletions.
+//! `oparl export`: the store, or one Body of it, in the format of the bulk
+//! dumps (`crate::dumps`): a header line with the revision and the change
+//! feed to continue with, then every object in its standalone form with
+//! its revision, tombstones included, all from one snapshot. `oparl import`
+//! reads it back, and later follows the feed it names.
 
-use crate::db::{AnyConnection, DbError};
-use crate::model::RELS;
-use crate::render::{self, Options};
-use crate::store::read;
+use crate::db::AnyConnection;
+use crate::dumps::{self, DumpError, Lines};
 use crate::urls::Urls;
-use std::collections::HashSet;
 use std::io::Write;
+use std::path::Path;
 
-/// Write the dump; returns the number of lines.
+/// Write the dump of the whole store (or of one Body) to `out`; `name`
+/// is what errors call it. Returns (revision, objects).
+pub fn export(
+    conn: &mut AnyConnection,
+    urls: &Urls,
+    body: Option<i64>,
+    out: &mut dyn Write,
+    name: &Path,
+) -> Result<(i64, u64), DumpError> {
+    let built = crate::time::now();
+    let mut outs = [Lines::new(body, out, name)];
+    let revision = dumps::snapshot(conn, |conn| {
+        dumps::write_dumps(conn, urls, built, &mut outs)
+    })?;
+    Ok((revision, outs[0].objects))
+}
+
+/// The whole store as an uncompressed dump in memory-or-anywhere `out`
+/// (tests and the benchmark use it); returns the number of objects.
 pub fn export_jsonl(
     conn: &mut AnyConnection,
     urls: &Urls,
     out: &mut dyn Write,
-) -> Result<u64, ExportError> {
-    let embedding: Vec<i16> = RELS
-        .iter()
-        .filter(|r| r.shape.is_embedding())
-        .map(|r| r.code)
-        .collect();
-    let mut after = 0;
-    let mut lines = 0;
-    loop {
-        let (rows, next) = read::objects_after(conn, after, 1000)?;
-        let Some(next) = next else { break };
-        after = next;
-        let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
-        let embedded: HashSet<i64> = read::links_to(conn, &pks, &embedding)?
-            .into_iter()
-            .filter(|(_, parent_deleted)| !parent_deleted)
-            .map(|(l, _)| l.to_pk)
-            .collect();
-        let top: Vec<_> = rows
-            .into_iter()
-            .filter(|r| r.deleted || !embedded.contains(&r.pk))
-            .collect();
-        let opts = Options {
-            omit_internal: false,
-        };
-        for json in render::standalone(conn, urls, top, opts)? {
-            out.write_all(json.as_bytes())?;
-            out.write_all(b"\n")?;
-            lines += 1;
-        }
-    }
-    out.flush()?;
-    Ok(lines)
-}
-
-/// What can go wrong while exporting.
-#[derive(Debug)]
-pub enum ExportError {
-    Db(DbError),
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for ExportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ExportError::Db(e) => e.fmt(f),
-            ExportError::Io(e) => write!(f, "cannot write: {e}"),
-        }
-    }
-}
-
-impl From<DbError> for ExportError {
-    fn from(e: DbError) -> Self {
-        ExportError::Db(e)
-    }
-}
-
-impl From<std::io::Error> for ExportError {
-    fn from(e: std::io::Error) -> Self {
-        ExportError::Io(e)
-    }
+) -> Result<u64, DumpError> {
+    export(conn, urls, None, out, Path::new("-")).map(|(_, n)| n)
 }

@@ -2,6 +2,10 @@
 //! 1.1) or a local dump into the store, repaired, with our ids, losslessly
 //! and incrementally.
 //!
+//! A server of this kind (its System advertises `server:changes`) is
+//! mirrored through its dump and change feed instead (see `feed`): exact,
+//! and incremental from the revision the last run reached.
+//!
 //! A run has two halves. Reading (`harvest`, `dump`) stages every object in
 //! memory (`stage`), repairing what it can (`repair`) and noting every
 //! repair and skip (`report`); nothing is written. Applying (`apply`)
@@ -11,6 +15,7 @@
 
 pub mod apply;
 pub mod dump;
+pub mod feed;
 pub mod harvest;
 pub mod place;
 pub mod progress;
@@ -35,9 +40,11 @@ use std::sync::Arc;
 /// Everything a run is told.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// A System URL, a JSON Lines file, a JSON file or a folder of pages.
+    /// A System URL, a dump URL or file of a server of this kind, a JSON
+    /// Lines file, a JSON file or a folder of pages.
     pub source: String,
-    /// Read everything, and mark what the source no longer has as deleted.
+    /// Read everything (a server of this kind: its dump, or its feed from
+    /// the beginning), and mark what the source no longer has as deleted.
     pub full: bool,
     /// Download the bytes of every File into the store.
     pub with_files: bool,
@@ -117,6 +124,12 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
             .map_err(|e| e.to_string())?;
     }
     let remembered = import_state::source(&mut conn, &key).map_err(|e| e.to_string())?;
+    // Where the last run left the source's change feed, unless this run
+    // reads everything again.
+    let resume = match (&remembered, opts.full) {
+        (Some(r), false) => r.feed_url.clone().zip(r.feed_revision),
+        _ => None,
+    };
     let since = match (&source, opts.full, remembered.and_then(|r| r.last_started)) {
         (Source::Live(_), false, Some(last)) => Some(last - opts.margin_secs),
         _ => None,
@@ -134,50 +147,129 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let fetcher = Arc::new(Fetcher::new(&fetch)?);
-    let complete_kinds: HashSet<Kind> = match &source {
-        Source::Live(url) => {
-            if let Some(t) = since {
-                tracing::info!(
-                    modified_since = crate::time::format_datetime(t),
-                    "incremental run"
-                );
+    // The feed and the revision this run reached in it, to remember.
+    let feed_reached: Option<(String, i64)>;
+    let all_kinds: HashSet<Kind> = Kind::ALL.into_iter().collect();
+    let complete_kinds: HashSet<Kind> = if let Some((feed, after)) = resume {
+        // A server of this kind seen before: only what changed since.
+        stage.ordered = true;
+        tracing::info!(feed, after, "following the change feed");
+        let reached = runtime.block_on(feed::follow(
+            &fetcher,
+            &feed,
+            Some(after),
+            &mut stage,
+            &mut report,
+            &mut progress,
+        ))?;
+        feed_reached = Some((feed, reached));
+        HashSet::new()
+    } else {
+        match &source {
+            Source::Live(url) if feed::is_dump_url(url) => {
+                stage.ordered = true;
+                let reached = runtime.block_on(async {
+                    let header = feed::read_dump(
+                        &fetch,
+                        url,
+                        opts.max_document_bytes,
+                        &mut stage,
+                        &mut report,
+                        &mut progress,
+                    )
+                    .await?;
+                    let after = Some(header.revision);
+                    let reached = feed::follow(
+                        &fetcher,
+                        &header.changes,
+                        after,
+                        &mut stage,
+                        &mut report,
+                        &mut progress,
+                    )
+                    .await?;
+                    Ok::<_, String>((header.changes, reached))
+                })?;
+                feed_reached = Some(reached);
+                all_kinds
             }
-            let walked = runtime.block_on(async {
-                let walked = harvest::harvest(
-                    Arc::clone(&fetcher),
-                    url,
-                    since,
+            Source::Live(url) => {
+                if let Some(t) = since {
+                    tracing::info!(
+                        modified_since = crate::time::format_datetime(t),
+                        "incremental run"
+                    );
+                }
+                let (kinds, reached) = runtime.block_on(async {
+                    let system = harvest::fetch_json(&fetcher, url).await?;
+                    if let Some(ours) = feed::advertised(&system) {
+                        // A server of this kind: its dump (if it builds
+                        // them) and its feed after the dump's revision.
+                        stage.ordered = true;
+                        let mut after = None;
+                        if let Some(dump) = &ours.dump {
+                            let header = feed::read_dump(
+                                &fetch,
+                                dump,
+                                opts.max_document_bytes,
+                                &mut stage,
+                                &mut report,
+                                &mut progress,
+                            )
+                            .await?;
+                            after = Some(header.revision);
+                        }
+                        let reached = feed::follow(
+                            &fetcher,
+                            &ours.changes,
+                            after,
+                            &mut stage,
+                            &mut report,
+                            &mut progress,
+                        )
+                        .await?;
+                        return Ok((all_kinds, Some((ours.changes, reached))));
+                    }
+                    let walked = harvest::harvest(
+                        Arc::clone(&fetcher),
+                        url,
+                        since,
+                        &mut stage,
+                        &mut report,
+                        &mut progress,
+                    )
+                    .await?;
+                    let scheme = if url.starts_with("https://") {
+                        "https"
+                    } else {
+                        "http"
+                    };
+                    let mut known = |sids: &[String]| -> Result<HashSet<String>, String> {
+                        let sids: Vec<&str> = sids.iter().map(String::as_str).collect();
+                        import_state::lookup(&mut conn, &sids)
+                            .map(|m| m.into_keys().collect())
+                            .map_err(|e| e.to_string())
+                    };
+                    harvest::fetch_unlisted(&fetcher, scheme, &mut stage, &mut report, &mut known)
+                        .await?;
+                    Ok::<_, String>((walked.complete_kinds, None))
+                })?;
+                feed_reached = reached;
+                kinds
+            }
+            Source::Dump(dump) => {
+                let header = dump.read(
+                    opts.max_document_bytes,
                     &mut stage,
                     &mut report,
                     &mut progress,
-                )
-                .await?;
-                let scheme = if url.starts_with("https://") {
-                    "https"
-                } else {
-                    "http"
-                };
-                let mut known = |sids: &[String]| -> Result<HashSet<String>, String> {
-                    let sids: Vec<&str> = sids.iter().map(String::as_str).collect();
-                    import_state::lookup(&mut conn, &sids)
-                        .map(|m| m.into_keys().collect())
-                        .map_err(|e| e.to_string())
-                };
-                harvest::fetch_unlisted(&fetcher, scheme, &mut stage, &mut report, &mut known)
-                    .await?;
-                Ok::<_, String>(walked)
-            })?;
-            walked.complete_kinds
-        }
-        Source::Dump(dump) => {
-            dump.read(
-                opts.max_document_bytes,
-                &mut stage,
-                &mut report,
-                &mut progress,
-            )?;
-            // A dump is read whole: every kind it lacks has vanished.
-            Kind::ALL.into_iter().collect()
+                )?;
+                // A dump of a server of this kind: the next run follows
+                // its feed from the dump's revision.
+                feed_reached = header.map(|h| (h.changes, h.revision));
+                // A dump is read whole: every kind it lacks has vanished.
+                all_kinds
+            }
         }
     };
     stage.finish(&mut report);
@@ -201,6 +293,12 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
         complete_kinds: &complete_kinds,
         now: crate::time::now(),
         record_start: read_everything.then_some(started),
+        // A feed read with a skipped entry is read again from where the
+        // last complete run left it.
+        feed: feed_reached
+            .as_ref()
+            .filter(|_| read_everything)
+            .map(|(url, r)| (url.as_str(), *r)),
     };
     apply::apply(&mut conn, &stage, &files, &apply_opts, &mut report)
         .map_err(|e| format!("{key}: nothing was written: {e}"))?;

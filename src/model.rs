@@ -121,6 +121,12 @@ pub const OPARL_VERSION: &str = "https://schema.oparl.org/1.1/";
 pub const VENDOR_PREFIX: &str = "server:";
 /// `server:changes`: on the System and each Body, the URL of the change feed.
 pub const CHANGES_PROPERTY: &str = "server:changes";
+/// `server:body`: on each entry of the change feed and each line of a dump,
+/// the Body the object belongs to.
+pub const BODY_PROPERTY: &str = "server:body";
+/// `server:dump`: on the System and each Body (when the server builds
+/// them), the URL of the bulk dump.
+pub const DUMP_PROPERTY: &str = "server:dump";
 /// `server:dcat`: on the System, the URL of the DCAT-AP.de catalogue.
 pub const DCAT_PROPERTY: &str = "server:dcat";
 /// `server:revision`: on each feed entry its revision, on a feed page the

@@ -12,7 +12,8 @@ use crate::model::{
     self, Kind, ListKind, Shape, BODY_LISTS, MEETING_AGENDA_ITEM, MEMBERSHIP_ORGANIZATION,
     ORGANIZATION_MEMBERSHIP, RELS,
 };
-use crate::store::{read, LinkRow, ObjectRow};
+use crate::store::read::{self, ObjectHead};
+use crate::store::{LinkRow, ObjectRow};
 use crate::time::format_datetime;
 use crate::urls::Urls;
 use serde_json::{Map, Value};
@@ -372,8 +373,14 @@ impl Renderer<'_> {
                 for (name, kind) in BODY_LISTS {
                     url_member(out, name, &self.urls.list(ListKind::Body(kind), row.pk));
                 }
-                let feed = format!("{}?body={}", self.urls.changes(), row.pk);
-                url_member(out, model::CHANGES_PROPERTY, &feed);
+                url_member(
+                    out,
+                    model::CHANGES_PROPERTY,
+                    &self.urls.changes_of(Some(row.pk)),
+                );
+                if let Some(dump) = self.urls.advertised_dump(Some(row.pk)) {
+                    url_member(out, model::DUMP_PROPERTY, &dump);
+                }
             }
             Kind::Organization => {
                 url_member(
@@ -391,6 +398,9 @@ impl Renderer<'_> {
                 url_member(out, "oparlVersion", model::OPARL_VERSION);
                 url_member(out, "body", &self.urls.list(ListKind::Bodies, 0));
                 url_member(out, model::CHANGES_PROPERTY, &self.urls.changes());
+                if let Some(dump) = self.urls.advertised_dump(None) {
+                    url_member(out, model::DUMP_PROPERTY, &dump);
+                }
                 url_member(out, model::DCAT_PROPERTY, &self.urls.dcat());
             }
             _ => {}
@@ -398,12 +408,20 @@ impl Renderer<'_> {
     }
 }
 
-/// A standalone object's JSON with its revision as the last member
-/// (`server:revision`), as the change feed and the dumps show each object.
-pub fn with_revision(json: &[u8], revision: i64) -> Vec<u8> {
+/// A standalone object's JSON as the change feed and the dumps show it:
+/// with the Body it belongs to (`server:body`; OParl gives most kinds no
+/// `body`, and a File or Location that no live parent embeds names none
+/// at all, so a mirror could not place it) and its revision
+/// (`server:revision`) as the last members.
+pub fn feed_entry(urls: &Urls, json: &[u8], head: &ObjectHead) -> Vec<u8> {
     let open = json.strip_suffix(b"}").unwrap_or(json);
-    let mut out = Vec::with_capacity(json.len() + 32);
+    let mut out = Vec::with_capacity(json.len() + 96);
     out.extend_from_slice(open);
+    if let Some(body) = head.body_pk.filter(|_| head.kind != Kind::Body.code()) {
+        let url = urls.object(Kind::Body, body);
+        out.extend_from_slice(format!(",\"{}\":\"{url}\"", model::BODY_PROPERTY).as_bytes());
+    }
+    let revision = head.revision;
     out.extend_from_slice(format!(",\"{}\":{revision}}}", model::REVISION_PROPERTY).as_bytes());
     out
 }

@@ -12,6 +12,9 @@ pub struct Urls {
     base: String,
     /// The path part of the base without a trailing slash ("" for the root).
     base_path: String,
+    /// Whether this server builds the bulk dumps, so that the System and
+    /// each Body advertise them (a URL that answers 404 is never shown).
+    dumps: bool,
 }
 
 impl Urls {
@@ -31,7 +34,20 @@ impl Urls {
         Ok(Urls {
             base: text,
             base_path,
+            dumps: false,
         })
+    }
+
+    /// The same URLs on a server that builds the bulk dumps.
+    pub fn with_dumps(mut self) -> Urls {
+        self.dumps = true;
+        self
+    }
+
+    /// The dump of a Body (or the whole store) as the System or Body
+    /// advertises it: only on a server that builds dumps.
+    pub fn advertised_dump(&self, body: Option<i64>) -> Option<String> {
+        self.dumps.then(|| self.dump(body))
     }
 
     /// The path under which the API lives ("" for the root).
@@ -74,6 +90,14 @@ impl Urls {
     /// The change feed (this server's extension; see `api::changes`).
     pub fn changes(&self) -> String {
         format!("{}/changes", self.base)
+    }
+
+    /// The change feed of one Body, or with None of the whole store.
+    pub fn changes_of(&self, body: Option<i64>) -> String {
+        match body {
+            Some(pk) => format!("{}/changes?body={pk}", self.base),
+            None => self.changes(),
+        }
     }
 
     /// The DCAT-AP.de catalogue (this server's extension; see `api::dcat`).

@@ -211,7 +211,7 @@ pub(super) fn page(
         if i > 0 {
             body.put_u8(b',');
         }
-        body.put_slice(&render::with_revision(object, head.revision));
+        body.put_slice(&render::feed_entry(urls, object, head));
     }
     body.put_slice(b"],");
     body.put_slice(&tail[1..]);

@@ -44,6 +44,8 @@ diesel::table! {
         last_started -> Nullable<BigInt>,
         last_finished -> Nullable<BigInt>,
         runs -> Integer,
+        feed_url -> Nullable<Text>,
+        feed_revision -> Nullable<BigInt>,
     }
 }
 

@@ -38,6 +38,9 @@ pub struct ApplyOptions<'a> {
     /// The start of this run, kept for the next incremental one (None when
     /// the run missed something).
     pub record_start: Option<i64>,
+    /// The source's change feed and the revision this run reached in it,
+    /// kept for the next run (see `import::feed`).
+    pub feed: Option<(&'a str, i64)>,
 }
 
 /// Apply a stage completely or not at all. `files` holds downloaded bytes
@@ -186,7 +189,16 @@ impl<'a> Applier<'a> {
             self.delete_vanished(change)?;
         }
         for (pk, t) in std::mem::take(&mut self.touches) {
+            // A server of this kind gave every object whose JSON changed
+            // a revision of its own, so each such object of it is in the
+            // stage with its time; re-stamping it would differ from it.
+            if self.stage.ordered && self.staged_pks.contains(&pk) {
+                continue;
+            }
             change.touch_with_ancestors(pk, t)?;
+        }
+        if let Some((url, revision)) = self.opts.feed {
+            import_state::set_feed(change.conn(), self.source, url, revision)?;
         }
         import_state::finish_run(
             change.conn(),
@@ -525,6 +537,10 @@ impl<'a> Applier<'a> {
             let head = self.heads[&pk];
             let modified = match s.modified {
                 Some(m) if m > head.modified => m,
+                // A server of this kind keeps `modified` right itself (a
+                // restored object may come back with its old time): its
+                // value is the one to mirror.
+                Some(m) if self.stage.ordered => m,
                 Some(_) => {
                     self.report
                         .repair(Repair::ModifiedNotAdvanced, &s.place, &s.sid);

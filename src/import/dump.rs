@@ -1,12 +1,16 @@
 //! Local sources: a JSON Lines file of OParl objects (one per line, any
-//! type, children embedded or not), a single JSON document (an object, an
-//! array of objects or a list page), or a folder of crawled list pages such
-//! as the Hürtgenwald crawl the tests use (`src/tests/data/huertgenwald`),
-//! where `body/1/paper.page-2.json` is page 2 of the list `paper` of Body 1.
+//! type, children embedded or not; gzip-compressed or not), a single JSON
+//! document (an object, an array of objects or a list page), or a folder of
+//! crawled list pages such as the Hürtgenwald crawl the tests use
+//! (`src/tests/data/huertgenwald`), where `body/1/paper.page-2.json` is page
+//! 2 of the list `paper` of Body 1. A JSON Lines file may be a dump of a
+//! server of this kind (`crate::dumps`): its header line says the revision
+//! and the change feed to continue with.
 
 use super::progress::Progress;
 use super::report::{Place, Report};
 use super::stage::{source_id, Context, Stage};
+use crate::dumps::{DumpHeader, DUMP_TYPE};
 use crate::model::{Kind, BODY_LISTS};
 use serde_json::Value;
 use std::io::{BufRead, Read};
@@ -32,39 +36,50 @@ impl Dump {
         }
     }
 
-    /// Stage everything the dump holds.
+    /// Stage everything the dump holds; the header of a dump of a server of
+    /// this kind, if it is one.
     pub fn read(
         &self,
         max_bytes: u64,
         stage: &mut Stage,
         report: &mut Report,
         progress: &mut Progress,
-    ) -> Result<(), String> {
+    ) -> Result<Option<DumpHeader>, String> {
         match self {
-            Dump::Jsonl(path) => read_jsonl(path, max_bytes, stage, report, progress),
-            Dump::Document(path) => read_document(path, max_bytes, stage, report),
-            Dump::Folder(path) => read_folder(path, max_bytes, stage, report, progress),
+            Dump::Jsonl(path) => {
+                let name = path.display().to_string();
+                let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+                read_jsonl(Box::new(file), &name, max_bytes, stage, report, progress)
+            }
+            Dump::Document(path) => read_document(path, max_bytes, stage, report).map(|_| None),
+            Dump::Folder(path) => {
+                read_folder(path, max_bytes, stage, report, progress).map(|_| None)
+            }
         }
     }
 }
 
-/// Read a JSON Lines file. A line that is not JSON, or not an object, is
-/// skipped and reported with its number; a file without any usable line, or
-/// with a line over the size limit, is an error.
+/// Read JSON Lines (gzip-compressed or not) named `name` in messages. A
+/// line that is not JSON, or not an object, is skipped and reported with its
+/// number; input without any usable line, or with a line over the size
+/// limit, is an error. A first line that is a dump's header is returned
+/// instead of staged.
 ///
 /// One thread reads lines, two parse and stage batches of them, and this
 /// one merges the batches in file order (so ids are given in the same order
 /// on every run). Each batch is parsed and staged on one thread: values
 /// freed on another thread than the one that made them cost glibc dearly.
 pub fn read_jsonl(
-    path: &Path,
+    input: Box<dyn Read + Send>,
+    name: &str,
     max_bytes: u64,
     stage: &mut Stage,
     report: &mut Report,
     progress: &mut Progress,
-) -> Result<(), String> {
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+) -> Result<Option<DumpHeader>, String> {
+    let name = name.to_string();
+    let (input, header) = split_header(input, &name, max_bytes)?;
+    let first_number = usize::from(header.is_some());
     let (line_tx, line_rx) = mpsc::sync_channel::<Job>(4);
     // Shared by the staging threads only: when both have ended, the reader's
     // next send fails and it stops too, whatever ended them.
@@ -73,7 +88,8 @@ pub fn read_jsonl(
         let (out_tx, out_rx) = mpsc::sync_channel::<(usize, Staging)>(8);
         let reader_name = name.clone();
         let mut threads =
-            vec![scope.spawn(move || read_lines(file, &reader_name, max_bytes, line_tx))];
+            vec![scope
+                .spawn(move || read_lines(input, first_number, &reader_name, max_bytes, line_tx))];
         for _ in 0..2 {
             let out_tx = out_tx.clone();
             let line_rx = Arc::clone(&line_rx);
@@ -104,10 +120,48 @@ pub fn read_jsonl(
         }
         merged
     })?;
-    if usable == 0 {
+    if usable == 0 && header.is_none() {
         return Err(format!("{name}: no OParl object in the file"));
     }
-    Ok(())
+    Ok(header)
+}
+
+/// Undo gzip if the input is compressed, and take a dump's header line off
+/// the front if there is one (a header that does not parse is an error: a
+/// dump of this kind must not be read without knowing its revision).
+fn split_header(
+    input: Box<dyn Read + Send>,
+    name: &str,
+    max_bytes: u64,
+) -> Result<(Box<dyn Read + Send>, Option<DumpHeader>), String> {
+    let mut raw = std::io::BufReader::with_capacity(1 << 20, input);
+    let gzip = raw
+        .fill_buf()
+        .map_err(|e| format!("{name}: {e}"))?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut text: Box<dyn BufRead + Send> = if gzip {
+        Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    };
+    let mut first = String::new();
+    (&mut text)
+        .take(max_bytes + 1)
+        .read_line(&mut first)
+        .map_err(|e| format!("{name}: line 1: {e}"))?;
+    let is_header = serde_json::from_str::<Value>(&first)
+        .ok()
+        .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some(DUMP_TYPE));
+    if !is_header {
+        let rest: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(first).chain(text));
+        return Ok((rest, None));
+    }
+    let header: DumpHeader = serde_json::from_str(&first)
+        .map_err(|e| format!("{name}: line 1: not a dump header of this server: {e}"))?;
+    Ok((Box::new(text), Some(header)))
 }
 
 /// Wait for every thread (each one: the scope would panic over any left
@@ -184,9 +238,15 @@ fn stage_lines(
 
 /// Read lines and hand them out in numbered batches; stops at the first
 /// read error or oversized line, or when nobody takes batches any more.
-fn read_lines(file: std::fs::File, name: &str, max_bytes: u64, tx: mpsc::SyncSender<Job>) {
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut number = 0;
+fn read_lines(
+    input: Box<dyn Read + Send>,
+    first_number: usize,
+    name: &str,
+    max_bytes: u64,
+    tx: mpsc::SyncSender<Job>,
+) {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
+    let mut number = first_number;
     let mut batch_no = 0;
     let mut batch = Vec::with_capacity(256);
     loop {

@@ -85,6 +85,11 @@ pub struct Stage {
     /// The position of each source id in `objects`, and whether it was
     /// first seen with https.
     index: FxHashMap<String, (usize, bool)>,
+    /// Every sighting shows the source at least as late as the ones before
+    /// it (a dump of a server of this kind, then its change feed in
+    /// revision order): a later sighting replaces an earlier one whatever
+    /// their `modified` says, and that is no defect of the source.
+    pub ordered: bool,
 }
 
 /// An id without its scheme: `http` and `https` spellings are one object.
@@ -196,10 +201,13 @@ impl Stage {
             }
             let mut fields = Map::new();
             fields.insert(SOURCE_ID_PROPERTY.into(), Value::String(id.clone()));
+            let named = map.get(model::BODY_PROPERTY).and_then(Value::as_str);
             Staged {
                 sid: sid.clone(),
                 kind,
-                body: ctx.body.map(str::to_string),
+                body: named
+                    .map(|b| source_id(b.trim()))
+                    .or_else(|| ctx.body.map(str::to_string)),
                 via: Vec::new(),
                 required: Vec::new(),
                 source_order: None,
@@ -213,7 +221,10 @@ impl Stage {
                 content: 0,
             }
         } else {
-            let body = match (kind, map.get("body")) {
+            // A server of this kind names every object's Body in its feed
+            // and dumps (`server:body`), also where OParl has no `body`.
+            let named = map.get("body").or_else(|| map.get(model::BODY_PROPERTY));
+            let body = match (kind, named) {
                 (Kind::Body, _) => Some(sid.clone()),
                 (_, Some(Value::String(b))) => Some(source_id(b.trim())),
                 _ => ctx.body.map(str::to_string),
@@ -439,6 +450,14 @@ impl Stage {
                     report.repair(Repair::SchemeMixture, &staged.place, &staged.sid);
                 }
                 let old = &mut self.objects[i];
+                if self.ordered {
+                    let earlier = std::mem::replace(old, staged);
+                    if old.body.is_none() {
+                        old.body = earlier.body.clone();
+                    }
+                    merge_hints(old, earlier);
+                    return;
+                }
                 if old.content == staged.content {
                     // One object seen twice: it exists since the earliest and
                     // was last changed at the latest time given.

@@ -19,6 +19,10 @@ pub struct SourceRow {
     pub last_started: Option<i64>,
     pub last_finished: Option<i64>,
     pub runs: i32,
+    /// The change feed the source is followed through, and the revision
+    /// the last run reached in it (see `set_feed`).
+    pub feed_url: Option<String>,
+    pub feed_revision: Option<i64>,
 }
 
 /// A mapping of one source id.
@@ -71,6 +75,24 @@ pub fn finish_run(
             .set(import_source::last_started.eq(started))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// Remember where a run left the source's change feed: the next run asks
+/// for the changes after `revision`. Written in the run's transaction, so it
+/// holds exactly when the run's objects do.
+pub fn set_feed(
+    conn: &mut AnyConnection,
+    id: i32,
+    url: &str,
+    revision: i64,
+) -> Result<(), DbError> {
+    diesel::update(import_source::table.find(id))
+        .set((
+            import_source::feed_url.eq(url),
+            import_source::feed_revision.eq(revision),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -33,6 +33,19 @@ impl ObjectRow {
     pub fn kind(&self) -> Kind {
         Kind::from_code(self.kind).expect("read leaves out objects of unknown kinds")
     }
+
+    /// The row without its values.
+    pub fn head(&self) -> ObjectHead {
+        ObjectHead {
+            pk: self.pk,
+            kind: self.kind,
+            body_pk: self.body_pk,
+            created: self.created,
+            modified: self.modified,
+            deleted: self.deleted,
+            revision: self.revision,
+        }
+    }
 }
 
 /// The columns of an object every list and every ETag needs, without its

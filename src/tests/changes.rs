@@ -12,6 +12,26 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 pub const REVISION: &str = "server:revision";
+pub const BODY: &str = "server:body";
+
+/// A feed entry or dump line as the object is served at its id: without
+/// its revision and Body, which every entry below a Body carries.
+pub fn as_served(entry: &Value) -> Value {
+    let mut object = entry.clone();
+    let map = object.as_object_mut().unwrap();
+    assert!(map.remove(REVISION).is_some_and(|r| r.is_i64()), "{entry}");
+    let type_ = map["type"].as_str().unwrap().to_string();
+    let body = map.remove(BODY);
+    if type_.ends_with("/System") || type_.ends_with("/Body") {
+        assert!(body.is_none(), "{entry}");
+    } else {
+        assert!(
+            body.is_some_and(|b| b.as_str().is_some_and(|b| b.contains("/body/"))),
+            "{entry}"
+        );
+    }
+    object
+}
 
 /// What a feed client keeps: every object by id, as the feed last showed it.
 #[derive(Default)]
@@ -32,8 +52,7 @@ impl Mirror {
                 .expect("every entry has a revision");
             assert!(revision >= last, "entries in revision order");
             last = revision;
-            let mut object = entry.clone();
-            object.as_object_mut().unwrap().remove(REVISION);
+            let object = as_served(entry);
             let id = object["id"].as_str().unwrap().to_string();
             ids.push(id.clone());
             self.objects.insert(id, object);

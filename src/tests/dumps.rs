@@ -3,7 +3,7 @@
 //! revision is the store; downloads carry their length, digest and
 //! revision and resume with Range requests.
 
-use crate::changes::{live_papers, rename, served, Mirror, REVISION};
+use crate::changes::{as_served, live_papers, rename, served, Mirror, REVISION};
 use crate::support::*;
 use diesel::prelude::*;
 use hyper::Method;
@@ -106,8 +106,7 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
         let mut mirror = Mirror::default();
         for line in &all[1..] {
             assert!(line[REVISION].as_i64().unwrap() <= revision, "[{label}]");
-            let mut object = line.clone();
-            object.as_object_mut().unwrap().remove(REVISION);
+            let object = as_served(line);
             mirror
                 .objects
                 .insert(object["id"].as_str().unwrap().to_string(), object);

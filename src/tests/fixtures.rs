@@ -28,18 +28,24 @@ type Handler = Arc<
         + Sync,
 >;
 
-/// Our API on a socket, with ids minted for that socket's address. `fault`
+/// Our API on a socket, with ids minted for that socket's address (and
+/// the dumps of `state`, if it serves them: build them with the URLs of
+/// the returned base). `fault`
 /// may rewrite each answer: (path, query, status, headers, JSON body).
 pub async fn serve_api(state: &AppState, fault: Option<Fault>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let base = format!("http://{addr}/oparl/v1.1");
-    let state = Arc::new(AppState::new(
+    let mut served = AppState::new(
         state.db.clone(),
         Urls::new(&base).unwrap(),
         api::DEFAULT_CACHE_BYTES,
-    ));
+    );
+    if let Some(dumps) = &state.dumps {
+        served = served.with_dumps(Arc::clone(dumps));
+    }
+    let state = Arc::new(served);
     let handler: Handler = Arc::new(move |req: Request<hyper::body::Incoming>| {
         let state = Arc::clone(&state);
         let fault = fault.clone();
@@ -98,6 +104,22 @@ async fn spawn_at(addr: SocketAddr, handler: Handler) -> SocketAddr {
 }
 
 /// Read, change and write back the JSON body of an answer.
+/// `fault` on an API that looks like any other vendor's: its System
+/// advertises no change feed or dump, so an import walks its lists (the
+/// harvester these tests are about) instead of following the feed.
+pub fn as_vendor(fault: Fault) -> Fault {
+    Arc::new(move |path, query, answer| {
+        if path.ends_with("/v1.1") || path.ends_with("/v1.1/") {
+            edit_json(answer, |system| {
+                if let Some(map) = system.as_object_mut() {
+                    map.retain(|key, _| !key.starts_with("server:"));
+                }
+            });
+        }
+        fault(path, query, answer)
+    })
+}
+
 pub fn edit_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
     let body = std::mem::take(answer.body_mut());
     let bytes = futures_now(body);

@@ -19,6 +19,7 @@ mod import;
 mod json_format;
 mod lists;
 mod mirror;
+mod mirror_feed;
 mod objects;
 mod server;
 mod stored_data;

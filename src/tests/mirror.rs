@@ -5,7 +5,7 @@
 //! holds another Body; and a live source's parent that no list holds is
 //! fetched for the required back-reference that names it.
 
-use crate::fixtures::{edit_json, serve_api, Fault};
+use crate::fixtures::{as_vendor, edit_json, serve_api, Fault};
 use crate::import::{assert_mirrors, import, options, rendered};
 use crate::support::*;
 use diesel::prelude::*;
@@ -423,7 +423,7 @@ fn a_parent_in_no_list_is_fetched_for_the_required_reference_that_names_it() {
             }
         });
         rt.block_on(async {
-            let a_base = serve_api(&a.state, Some(fault)).await;
+            let a_base = serve_api(&a.state, Some(as_vendor(fault))).await;
             let (outcome, report) = import(&b, options(&a_base)).await.unwrap();
             assert_eq!(outcome, Outcome::Complete, "[{label}] {}", report.summary());
             assert_eq!(

@@ -191,6 +191,8 @@ fn stored_data_this_version_does_not_know_is_answered_without_a_panic() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert!(lines.len() > 100);
+        assert_eq!(lines[0]["type"], "server:Dump", "the header line");
+        let lines = &lines[1..];
         let foreign_pk = pk_of(&foreign_paper).to_string();
         let is_foreign =
             |o: &Value| o["id"].as_str().unwrap().rsplit('/').next() == Some(&foreign_pk);
