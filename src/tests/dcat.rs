@@ -3,6 +3,7 @@
 //! URL of ours in it resolving.
 
 use crate::support::*;
+use hyper::Method;
 use oparl::api::{self, AppState};
 use oparl::dumps::Dumps;
 use oparl::urls::Urls;
@@ -265,6 +266,106 @@ fn licences_map_to_the_dcat_ap_de_vocabulary_with_attribution_where_demanded() {
                     assert!(text.as_str().unwrap().contains("Stadt Lindenbrück"));
                 }
             }
+        }
+    });
+}
+
+#[test]
+fn the_catalogue_is_negotiated_between_json_ld_and_turtle() {
+    each_backend(true, |app| async move {
+        let label = app.label();
+        let url = format!("{BASE}/dcat");
+        let pk = app
+            .walk(&format!("{BASE}/body"))
+            .await
+            .into_iter()
+            .find(|b| b["name"] == "Stadt Lindenbrück")
+            .map(|b| pk_of(b["id"].as_str().unwrap()))
+            .unwrap();
+        // A name with every character Turtle must escape, and some it must not.
+        let name = "Rat \"Nord\" \\ Süd\nzweite Zeile\tß";
+        set_fields(&app, pk, &[("name", Some(name))]);
+
+        let default = app.get(&url).await;
+        assert_eq!(default.status, 200, "[{label}]");
+        assert_eq!(
+            default.header("content-type"),
+            Some("application/ld+json; charset=utf-8")
+        );
+        assert_eq!(default.header("vary"), Some("Accept"), "[{label}]");
+        let doc = default.json();
+        let dataset = node(&doc, &format!("{BASE}/dcat#body-{pk}"));
+        assert_eq!(
+            dataset["dct:title"]["@value"],
+            format!("Ratsinformationen: {name}")
+        );
+
+        let turtle = app
+            .request(Method::GET, &url, &[("accept", "text/turtle")])
+            .await;
+        assert_eq!(turtle.status, 200, "[{label}]");
+        assert_eq!(
+            turtle.header("content-type"),
+            Some("text/turtle; charset=utf-8")
+        );
+        assert_eq!(turtle.header("vary"), Some("Accept"), "[{label}]");
+        let text = std::str::from_utf8(&turtle.body).expect("Turtle is UTF-8");
+        assert!(text.starts_with("@prefix dcat: <http://www.w3.org/ns/dcat#> .\n"));
+        assert!(
+            text.contains(&format!(
+                "<{BASE}/dcat#body-{pk}>\n    a dcat:Dataset ;\n    dct:title \
+                 \"Ratsinformationen: Rat \\\"Nord\\\" \\\\ Süd\\nzweite Zeile\\tß\"@de ;\n"
+            )),
+            "[{label}] {text}"
+        );
+        // The same nodes as the JSON-LD: every node with an IRI is a
+        // subject of a block of its own.
+        let graph = doc["@graph"].as_array().unwrap();
+        for n in graph {
+            let id = n["@id"].as_str().unwrap();
+            assert!(
+                text.contains(&format!("\n<{id}>\n    a ")),
+                "[{label}] {id}"
+            );
+        }
+        let datasets = text.matches("    a dcat:Dataset ;").count();
+        assert_eq!(datasets, nodes(&doc, "dcat:Dataset").len(), "[{label}]");
+
+        // Preferences with qualities, and the browser's Accept.
+        for (accept, expected) in [
+            ("application/ld+json;q=0.5, text/turtle", "text/turtle"),
+            ("text/turtle;q=0.5, application/json", "application/ld+json"),
+            ("text/*", "text/turtle"),
+            (
+                "text/html,application/xhtml+xml,*/*;q=0.8",
+                "application/ld+json",
+            ),
+        ] {
+            let answer = app.request(Method::GET, &url, &[("accept", accept)]).await;
+            assert_eq!(answer.status, 200, "[{label}] {accept}");
+            assert!(
+                answer.header("content-type").unwrap().starts_with(expected),
+                "[{label}] {accept}"
+            );
+        }
+        // HEAD: the headers of GET, no body.
+        let head = app
+            .request(Method::HEAD, &url, &[("accept", "text/turtle")])
+            .await;
+        assert_eq!(head.status, 200, "[{label}]");
+        assert!(head.body.is_empty());
+        assert_eq!(
+            head.header("content-length"),
+            Some(turtle.body.len().to_string().as_str())
+        );
+
+        // Nothing we can serve: 406 with the Error object.
+        for accept in ["text/html", "application/rdf+xml", "text/turtle;q=0"] {
+            let refused = app.request(Method::GET, &url, &[("accept", accept)]).await;
+            assert_eq!(refused.status, 406, "[{label}] {accept}");
+            let error = refused.json();
+            assert_eq!(error["type"], "https://schema.oparl.org/1.1/Error");
+            assert!(error["debug"].as_str().unwrap().contains(accept));
         }
     });
 }
