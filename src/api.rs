@@ -58,6 +58,8 @@ pub struct AppState {
     time_limit: std::time::Duration,
     /// What the DCAT-AP.de catalogue takes from settings.
     pub dcat: crate::dcat::DcatSettings,
+    /// The catalogue as last rendered, per representation (see `dcat`).
+    catalogue: dcat::Kept,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             dumps: None,
             time_limit: DEFAULT_TIME_LIMIT,
             dcat: crate::dcat::DcatSettings::default(),
+            catalogue: dcat::Kept::default(),
         }
     }
 
@@ -182,7 +185,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     let mut version = None;
     let asked = std::time::Instant::now();
     // The catalogue shows the dump files too, which change apart from the
-    // database: it is built afresh on every request.
+    // database: it keeps its own answers (see `dcat`).
     if !matches!(
         route,
         Route::FileContent(..) | Route::Dump(..) | Route::Dcat

@@ -1,14 +1,43 @@
 //! `GET {base}/dcat`: the DCAT-AP.de catalogue (built by `crate::dcat`) as
 //! JSON-LD (`application/ld+json`, the default) or Turtle (`text/turtle`),
 //! negotiated by `Accept` (RFC 9110 §12.5.1); an `Accept` that admits
-//! neither gets 406 with the Error object. The catalogue lists the dump
-//! files as they are at the moment, so it is read afresh for every request.
+//! neither gets 406 with the Error object.
+//!
+//! The catalogue shows the store and the dump files, which change apart
+//! from it. Its ETag is computed from both (the store's revision, and each
+//! dump's revision, SHA-256 and build time) and the representation, before
+//! anything is loaded, so a revalidation (`If-None-Match`) is a 304 at the
+//! cost of one query; the last rendering of each representation is kept
+//! under its ETag and served again until either changes.
 
 use super::error::ApiError;
+use super::http_cache::{Conditions, Tag};
 use super::{AppState, Body};
+use crate::dumps::DumpFile;
+use crate::store::read;
 use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The last rendering of each representation: (ETag, bytes).
+#[derive(Default)]
+pub(super) struct Kept(Mutex<HashMap<Representation, (String, Bytes)>>);
+
+impl Kept {
+    fn get(&self, representation: Representation, etag: &str) -> Option<Bytes> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(&representation)
+            .filter(|(tag, _)| tag == etag)
+            .map(|(_, bytes)| bytes.clone())
+    }
+
+    fn put(&self, representation: Representation, etag: String, bytes: Bytes) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.insert(representation, (etag, bytes));
+    }
+}
 
 /// The representations of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,12 +157,73 @@ pub(super) async fn serve(
     let Some(representation) = negotiate(given) else {
         return Ok(not_acceptable(&accept));
     };
+    // The revision is read before the catalogue is loaded: what is loaded
+    // is at least as new as the key it is kept under, and a later change
+    // makes a new key.
+    let revision = state.db.run(read::revision).await?;
+    let files = state.dumps.as_ref().map(|d| d.all()).unwrap_or_default();
+    let etag = etag(state, representation, revision, &files);
+    if Conditions::of(headers).fresh(&etag, None) {
+        let mut response = super::bare(StatusCode::NOT_MODIFIED);
+        catalogue_headers(response.headers_mut(), &etag);
+        return Ok(response);
+    }
+    let bytes = match state.catalogue.get(representation, &etag) {
+        Some(bytes) => bytes,
+        None => {
+            let bytes = render(state, representation, files).await?;
+            state
+                .catalogue
+                .put(representation, etag.clone(), bytes.clone());
+            bytes
+        }
+    };
+    let mut response = super::json_bytes(StatusCode::OK, bytes);
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(representation.content_type()),
+    );
+    catalogue_headers(h, &etag);
+    Ok(response)
+}
+
+/// The ETag of the catalogue in one representation: the store's revision,
+/// every dump file, and the settings it is built with.
+fn etag(
+    state: &AppState,
+    representation: Representation,
+    revision: i64,
+    files: &HashMap<Option<i64>, DumpFile>,
+) -> String {
+    let mut tag = Tag::new(&state.urls.system())
+        .add("dcat")
+        .add(representation.name())
+        .add(format!("{:?}", state.dcat))
+        .number(revision);
+    let mut files: Vec<_> = files.iter().collect();
+    files.sort_by_key(|(body, _)| **body);
+    for (body, file) in files {
+        tag = tag
+            .number(body.unwrap_or(0))
+            .number(file.revision)
+            .add(&file.sha256)
+            .number(file.built);
+    }
+    tag.finish()
+}
+
+/// Load and render the catalogue.
+async fn render(
+    state: &AppState,
+    representation: Representation,
+    mut files: HashMap<Option<i64>, DumpFile>,
+) -> Result<Bytes, ApiError> {
     let mut input = state.db.run(crate::dcat::load).await?;
-    if let Some(dumps) = &state.dumps {
-        for key in std::iter::once(None).chain(input.bodies.iter().map(|b| Some(b.pk))) {
-            if let Some(file) = dumps.get(key) {
-                input.dumps.insert(key, file);
-            }
+    // Only the dumps of the whole store and of the Bodies it describes.
+    for key in std::iter::once(None).chain(input.bodies.iter().map(|b| Some(b.pk))) {
+        if let Some(file) = files.remove(&key) {
+            input.dumps.insert(key, file);
         }
     }
     let graph = crate::dcat::catalog(&state.urls, &state.dcat, &input);
@@ -143,15 +233,17 @@ pub(super) async fn serve(
         }
         Representation::Turtle => crate::dcat::turtle::write(&graph).into_bytes(),
     };
-    let mut response = super::json_bytes(StatusCode::OK, Bytes::from(bytes));
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(representation.content_type()),
-    );
+    Ok(Bytes::from(bytes))
+}
+
+/// What a 200 and a 304 of the catalogue both carry. `no-cache`: a cache
+/// may keep it but must ask again, since a new dump changes it.
+fn catalogue_headers(h: &mut HeaderMap, etag: &str) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
-    Ok(response)
 }
 
 #[cfg(test)]

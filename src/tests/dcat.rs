@@ -369,3 +369,137 @@ fn the_catalogue_is_negotiated_between_json_ld_and_turtle() {
         }
     });
 }
+
+#[test]
+fn the_catalogue_is_kept_under_an_etag_of_the_store_revision_the_dumps_and_the_representation() {
+    each_backend(true, |app| async move {
+        let label = app.label();
+        let dir = std::env::temp_dir().join(format!(
+            "oparl-dcat-etag-{}-{label}-{}",
+            std::process::id(),
+            oparl::time::now()
+        ));
+        let dumps = Arc::new(Dumps::new(&dir).unwrap());
+        let urls = Urls::new(BASE).unwrap();
+        dumps.build(app.store.db(), &urls).unwrap();
+        let app = TestApp {
+            state: Arc::new(
+                AppState::new(
+                    app.store.db().clone(),
+                    urls.clone(),
+                    api::DEFAULT_CACHE_BYTES,
+                )
+                .with_dumps(Arc::clone(&dumps)),
+            ),
+            store: app.store,
+        };
+        let url = format!("{BASE}/dcat");
+        const TURTLE: &[(&str, &str)] = &[("accept", "text/turtle")];
+        let get = |headers: &'static [(&'static str, &'static str)]| {
+            let (app, url) = (&app, &url);
+            async move { app.request(Method::GET, url, headers).await }
+        };
+        let etag_of = |a: &Answer| a.header("etag").expect("an ETag").to_string();
+
+        let first = get(&[]).await;
+        assert_eq!(first.status, 200, "[{label}]");
+        assert_eq!(first.header("cache-control"), Some("no-cache"));
+        let json_tag = etag_of(&first);
+        let ttl = get(TURTLE).await;
+        let ttl_tag = etag_of(&ttl);
+        assert_ne!(
+            json_tag, ttl_tag,
+            "[{label}] each representation its own tag"
+        );
+
+        // Nothing changed: the same tag, the same bytes, and 304 when asked.
+        let again = get(&[]).await;
+        assert_eq!(etag_of(&again), json_tag, "[{label}]");
+        assert_eq!(again.body, first.body, "[{label}]");
+        assert_eq!(etag_of(&get(TURTLE).await), ttl_tag, "[{label}]");
+        let revalidate = |tag: String, accept: &'static str| {
+            let (app, url) = (&app, &url);
+            async move {
+                app.request(
+                    Method::GET,
+                    url,
+                    &[("if-none-match", &tag), ("accept", accept)],
+                )
+                .await
+            }
+        };
+        let fresh = revalidate(json_tag.clone(), "application/ld+json").await;
+        assert_eq!(fresh.status, 304, "[{label}]");
+        assert!(fresh.body.is_empty());
+        assert_eq!(etag_of(&fresh), json_tag);
+        assert_eq!(fresh.header("vary"), Some("Accept"));
+        assert_eq!(fresh.header("cache-control"), Some("no-cache"));
+        assert_eq!(
+            revalidate(ttl_tag.clone(), "text/turtle").await.status,
+            304,
+            "[{label}]"
+        );
+        // The JSON-LD's tag does not validate the Turtle.
+        assert_eq!(
+            revalidate(json_tag.clone(), "text/turtle").await.status,
+            200,
+            "[{label}]"
+        );
+
+        // A write: new tags, and the catalogue shows it.
+        let city = app
+            .walk(&format!("{BASE}/body"))
+            .await
+            .into_iter()
+            .find(|b| b["name"] == "Stadt Lindenbrück")
+            .unwrap();
+        let pk = pk_of(city["id"].as_str().unwrap());
+        set_fields(&app, pk, &[("name", Some("Stadt Lindenbrück-Süd"))]);
+        let written = revalidate(json_tag.clone(), "application/ld+json").await;
+        assert_eq!(written.status, 200, "[{label}] a write changes the tag");
+        let written_tag = etag_of(&written);
+        assert_ne!(written_tag, json_tag);
+        let doc = written.json();
+        assert_eq!(
+            node(&doc, &format!("{BASE}/dcat#body-{pk}"))["dct:title"]["@value"],
+            "Ratsinformationen: Stadt Lindenbrück-Süd",
+            "[{label}]"
+        );
+        let written_ttl = revalidate(ttl_tag.clone(), "text/turtle").await;
+        assert_eq!(written_ttl.status, 200, "[{label}]");
+        assert_ne!(etag_of(&written_ttl), ttl_tag);
+        assert!(std::str::from_utf8(&written_ttl.body)
+            .unwrap()
+            .contains("Stadt Lindenbrück-Süd"));
+
+        // A new dump (of the same store revision): new tags, and the
+        // catalogue names the new file's checksum.
+        assert_eq!(get(&[]).await.header("etag"), Some(written_tag.as_str()));
+        let before = dumps.get(None).unwrap();
+        dumps.build(app.store.db(), &urls).unwrap();
+        let after = dumps.get(None).unwrap();
+        assert_ne!(before.revision, after.revision, "[{label}]");
+        let rebuilt = revalidate(written_tag.clone(), "application/ld+json").await;
+        assert_eq!(rebuilt.status, 200, "[{label}] a new dump changes the tag");
+        assert_ne!(etag_of(&rebuilt), written_tag);
+        let doc = rebuilt.json();
+        let all_dump = node(&doc, &format!("{BASE}/dcat#all"))["dcat:distribution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["@id"] == format!("{BASE}/dcat#all-dump"))
+            .unwrap();
+        assert_eq!(
+            all_dump["spdx:checksum"]["spdx:checksumValue"]["@value"], after.sha256,
+            "[{label}]"
+        );
+        assert_eq!(
+            revalidate(etag_of(&rebuilt), "application/ld+json")
+                .await
+                .status,
+            304,
+            "[{label}]"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    });
+}
