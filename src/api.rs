@@ -1,8 +1,10 @@
 //! The HTTP API: takes a request, answers it. Routing is in `route`, query
-//! parsing in `query`, the Error object in `error`, File bytes in `files`.
+//! parsing in `query`, the Error object in `error`, File bytes in `files`,
+//! the body type of every answer in `body`.
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
+pub mod body;
 pub mod cache;
 pub mod changes;
 pub mod dcat;
@@ -21,7 +23,6 @@ use crate::urls::Urls;
 use bytes::{BufMut, Bytes, BytesMut};
 use cache::{Cache, ObjectKey, PageKey, Recent};
 use error::ApiError;
-use http_body_util::Full;
 use http_cache::{Conditions, Tag};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -30,8 +31,7 @@ use route::{Resolved, Route};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// The body type of every answer.
-pub type Body = Full<Bytes>;
+pub use body::Body;
 
 /// Longest request target we answer; longer ones get a 414 with the Error
 /// object. RFC 9110 (section 4.1) recommends accepting at least 8,000
