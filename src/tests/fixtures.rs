@@ -4,7 +4,6 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::body::Body as _;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use oparl::api::{self, AppState};
@@ -52,7 +51,11 @@ pub async fn serve_api(state: &AppState, fault: Option<Fault>) -> String {
         Box::pin(async move {
             let path = req.uri().path().to_string();
             let query = req.uri().query().unwrap_or("").to_string();
-            let mut answer = api::handle(state, req).await;
+            // Faults edit bytes in memory; this server streams nothing
+            // (it builds no dumps), so every body is ready at once.
+            let mut answer = api::handle(state, req)
+                .await
+                .map(|body| Full::new(futures_now(body)));
             if let Some(fault) = fault {
                 fault(&path, &query, &mut answer);
             }
@@ -135,15 +138,25 @@ pub fn edit_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
     *answer.body_mut() = Full::new(bytes);
 }
 
-/// A Full body is ready at once; take its bytes without awaiting.
-fn futures_now(body: Full<Bytes>) -> Bytes {
+/// A body held in memory is ready at once; take its bytes without awaiting.
+fn futures_now<B>(body: B) -> Bytes
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
     let mut body = std::pin::pin!(body);
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
     let mut out = Vec::new();
-    while let std::task::Poll::Ready(Some(Ok(frame))) = body.as_mut().poll_frame(&mut cx) {
-        if let Ok(data) = frame.into_data() {
-            out.extend_from_slice(&data);
+    loop {
+        match body.as_mut().poll_frame(&mut cx) {
+            std::task::Poll::Ready(Some(frame)) => {
+                if let Ok(data) = frame.expect("a body in memory").into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            std::task::Poll::Ready(None) => break,
+            std::task::Poll::Pending => panic!("a body that is not in memory"),
         }
     }
     Bytes::from(out)
