@@ -531,24 +531,32 @@ fn bench_backend(
     ));
 
     // (i) The change feed: 100 changes across all types after a known
-    // revision, in one request. Each change is a new revision, so none of
-    // the objects was rendered before (the object cache keys on it).
+    // revision. Each change is a new revision, so none of the objects was
+    // rendered before (the object cache keys on it). A change shows on every
+    // object that embeds the changed one (a Location on the Meetings held
+    // there), so the feed may hold more than 100 objects and need more than
+    // one page: all of them are read, and the pages counted.
     let before = oparl::store::read::revision(&mut db.conn().unwrap()).unwrap();
     let made = change_across_kinds(&db, 100);
     let t = Instant::now();
-    let (status, _, feed_page) =
-        client.get(&format!("{base}/changes?after={before}&limit=1000"), &[]);
+    let (mut entries, mut pages, mut bytes) = (0, 0, 0);
+    let mut next = Some(format!("{base}/changes?after={before}&limit=1000"));
+    while let Some(url) = next {
+        let (status, _, body) = client.get(&url, &[]);
+        assert_eq!(status, 200);
+        let page: Value = serde_json::from_slice(&body).unwrap();
+        entries += page["data"].as_array().map_or(0, Vec::len);
+        pages += 1;
+        bytes += body.len();
+        next = page["links"]["next"].as_str().map(str::to_string);
+    }
     let feed_ms = t.elapsed().as_secs_f64() * 1000.0;
-    assert_eq!(status, 200);
-    let page: Value = serde_json::from_slice(&feed_page).unwrap();
-    assert!(page["links"]["next"].is_null(), "the changes fit one page");
-    let entries = page["data"].as_array().map_or(0, Vec::len);
     out.push((
-        format!("(i) change feed: {made} changes across all types, one request"),
-        "≤ 5 ms (vs (d))".into(),
+        format!("(i) change feed: {made} changes across all types"),
+        "≤ 5 ms, one request (vs (d))".into(),
         format!(
-            "{feed_ms:.1} ms ({entries} objects, {} KB; (d) over every list: {sync_ms:.0} ms)",
-            feed_page.len() / 1024
+            "{feed_ms:.1} ms ({entries} objects in {pages} request(s), {} KB; (d) over every list: {sync_ms:.0} ms)",
+            bytes / 1024
         ),
     ));
 
@@ -647,8 +655,9 @@ fn change_across_kinds(db: &oparl::db::Db, n: usize) -> usize {
             object::table
                 .filter(object::kind.eq(kind.code()))
                 .filter(object::deleted.eq(false))
-                // The same objects on both backends.
-                .order(object::pk)
+                // The same objects on both backends: the newest of each
+                // kind, as changes mostly touch recent council work.
+                .order(object::pk.desc())
                 .limit(n as i64)
                 .select(object::pk)
                 .load::<i64>(&mut *conn)
