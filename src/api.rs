@@ -1,5 +1,5 @@
 //! The HTTP API: takes a request, answers it. Routing is in `route`, query
-//! parsing in `query`, the Error object in `error`, File bytes in `files`.
+//! parsing in `query`, the full-text search in `search`, the Error object in `error`, File bytes in `files`.
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
@@ -12,6 +12,7 @@ pub mod files;
 pub mod http_cache;
 pub mod query;
 pub mod route;
+pub mod search;
 
 use crate::db::{AnyConnection, Db};
 use crate::model::{Kind, ListKind};
@@ -228,6 +229,10 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         }
         Route::Dump(body) => return dump::serve(state, body, req.headers()).await,
         Route::Dcat => return dcat::serve(state, req.headers()).await,
+        Route::Search => {
+            let q = search::SearchQuery::parse(query.as_deref())?;
+            run(&state.db, move |conn| search::page(conn, &st, &q, &conditions)).await?
+        }
         Route::Changes => {
             let q = changes::ChangesQuery::parse(query.as_deref())?;
             run(&state.db, move |conn| {

@@ -1,0 +1,158 @@
+//! Keeping the index current. `store::write::change` calls [`refresh`] as
+//! the last step of every change, inside its transaction: every object the
+//! change stamped with its revision (what it wrote, and every object whose
+//! JSON shows what it wrote, such as the Paper of a File or the Meeting of
+//! an AgendaItem) is indexed anew, and a deleted one leaves the index. So
+//! an object is found, and a deleted one is no longer found, from the
+//! moment the change commits, whichever server instance made it.
+
+use super::document::{self, Document};
+use super::sql::{self, marks, Bind};
+use super::text;
+use crate::db::schema::object;
+use crate::db::{AnyConnection, DbError};
+use crate::model::Kind;
+use crate::store::read::{self, ObjectRow};
+use diesel::prelude::*;
+
+/// Objects indexed per round of statements.
+const CHUNK: usize = 500;
+/// Terms kept of one part of a document (a long file's text is cut): the
+/// same on both backends, and well inside PostgreSQL's limits of a
+/// `tsvector` (1 MB, positions up to 16,383).
+pub const MAX_TERMS: usize = 16_000;
+
+/// Index anew every object stamped with this revision.
+pub fn refresh(conn: &mut AnyConnection, revision: i64) -> Result<(), DbError> {
+    let searched: Vec<i16> = document::SEARCHED.iter().map(|k| k.code()).collect();
+    let pks: Vec<i64> = object::table
+        .filter(object::revision.eq(revision))
+        .filter(object::kind.eq_any(&searched))
+        .select(object::pk)
+        .load(conn)?;
+    for chunk in pks.chunks(CHUNK) {
+        let rows = read::objects(conn, chunk)?;
+        index(conn, &rows)?;
+    }
+    Ok(())
+}
+
+/// Index every object of the store (after the migration that made the
+/// index, see `migrations/*/..._000008_search`).
+pub fn rebuild(conn: &mut AnyConnection) -> Result<(), DbError> {
+    let mut after = 0;
+    loop {
+        let (rows, next) = read::objects_after(conn, after, CHUNK as i64)?;
+        index(conn, &rows)?;
+        match next {
+            Some(n) => after = n,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Replace the index entries of these objects by their documents now.
+fn index(conn: &mut AnyConnection, rows: &[ObjectRow]) -> Result<(), DbError> {
+    let pks: Vec<String> = rows
+        .iter()
+        .filter(|r| Kind::from_code(r.kind).is_some_and(document::is_searched))
+        .map(|r| r.pk.to_string())
+        .collect();
+    if pks.is_empty() {
+        return Ok(());
+    }
+    // Numbers only: written into the statement, which keeps it short.
+    let list = pks.join(",");
+    if matches!(conn, AnyConnection::Sqlite(_)) {
+        sql::execute(
+            conn,
+            &format!("DELETE FROM search_text WHERE rowid IN ({list})"),
+            vec![],
+        )?;
+    }
+    sql::execute(
+        conn,
+        &format!("DELETE FROM search_doc WHERE pk IN ({list})"),
+        vec![],
+    )?;
+    let docs = document::documents(conn, rows)?;
+    insert(conn, &docs)
+}
+
+fn insert(conn: &mut AnyConnection, docs: &[Document]) -> Result<(), DbError> {
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let terms = |parts: &[String]| text::indexed(parts, MAX_TERMS);
+    match conn {
+        AnyConnection::Postgres(_) => {
+            let row = "(?, ?, ?, setweight(to_tsvector('simple', ?), 'A') \
+                       || setweight(to_tsvector('simple', ?), 'C'))";
+            let mut binds = Vec::with_capacity(docs.len() * 5);
+            for d in docs {
+                binds.extend([
+                    Bind::Int(d.pk),
+                    Bind::OptInt(d.date),
+                    Bind::OptText(d.reference.clone()),
+                    Bind::Text(terms(&d.head)),
+                    Bind::Text(terms(&d.body)),
+                ]);
+            }
+            let values = vec![row; docs.len()].join(", ");
+            sql::execute(
+                conn,
+                &format!("INSERT INTO search_doc (pk, date, ref, vec) VALUES {values}"),
+                binds,
+            )?;
+        }
+        AnyConnection::Sqlite(_) => {
+            let mut heads = Vec::with_capacity(docs.len() * 3);
+            let mut texts = Vec::with_capacity(docs.len() * 3);
+            for d in docs {
+                heads.extend([
+                    Bind::Int(d.pk),
+                    Bind::OptInt(d.date),
+                    Bind::OptText(d.reference.clone()),
+                ]);
+                texts.extend([
+                    Bind::Int(d.pk),
+                    Bind::Text(terms(&d.head)),
+                    Bind::Text(terms(&d.body)),
+                ]);
+            }
+            let values = vec![format!("({})", marks(3)); docs.len()].join(", ");
+            sql::execute(
+                conn,
+                &format!("INSERT INTO search_doc (pk, date, ref) VALUES {values}"),
+                heads,
+            )?;
+            sql::execute(
+                conn,
+                &format!("INSERT INTO search_text (rowid, head, body) VALUES {values}"),
+                texts,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// After the migration that made the index: index what the store held
+/// then, once (its mark, a row of `search_pending`, goes in the same
+/// change).
+pub fn catch_up(conn: &mut AnyConnection) -> Result<(), DbError> {
+    #[derive(QueryableByName)]
+    struct Pending {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let pending: Vec<Pending> = sql::load(
+        conn,
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM search_pending",
+        vec![],
+    )?;
+    if pending.first().is_some_and(|p| p.n > 0) {
+        tracing::info!("indexing the stored objects for the search");
+        crate::store::write::change(conn, |c| c.rebuild_search_index())?;
+    }
+    Ok(())
+}
