@@ -153,9 +153,12 @@ pub fn hits(
         ));
         binds.extend([Bind::Int(org), Bind::Int(org), Bind::Int(org)]);
     }
+    // The matches are materialised first: FTS5's bm25 can only run in the
+    // statement that reads the FTS5 table, not in the window's pass.
     let inner = format!(
-        "SELECT d.pk AS pk, {rank} + {boost} AS score, COALESCE(d.date, {NO_DATE}) AS date, \
-         COUNT(*) OVER () AS total FROM {from}, object o WHERE {}",
+        "WITH m AS MATERIALIZED (SELECT d.pk AS pk, {rank} + {boost} AS score, \
+         COALESCE(d.date, {NO_DATE}) AS date FROM {from}, object o WHERE {}) \
+         SELECT pk, score, date, COUNT(*) OVER () AS total FROM m",
         conditions.join(" AND ")
     );
     let (cursor, order) = match (sort, after) {
