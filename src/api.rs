@@ -231,7 +231,10 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         Route::Dcat => return dcat::serve(state, req.headers()).await,
         Route::Search => {
             let q = search::SearchQuery::parse(query.as_deref())?;
-            run(&state.db, move |conn| search::page(conn, &st, &q, &conditions)).await?
+            run(&state.db, move |conn| {
+                search::page(conn, &st, &q, &conditions)
+            })
+            .await?
         }
         Route::Changes => {
             let q = changes::ChangesQuery::parse(query.as_deref())?;

@@ -231,7 +231,10 @@ fn parse_cursor(text: &str, sort: Sort) -> Result<Cursor, ApiError> {
             format!("`{text}` is not a cursor of this search (take links.next as it is)"),
         )
     };
-    let (key, pk) = text.get(1..).and_then(|t| t.split_once('_')).ok_or_else(bad)?;
+    let (key, pk) = text
+        .get(1..)
+        .and_then(|t| t.split_once('_'))
+        .ok_or_else(bad)?;
     let pk: i64 = pk.parse().map_err(|_| bad())?;
     match (text.as_bytes()[0], sort) {
         (b's', Sort::Relevance) => {
@@ -258,7 +261,10 @@ pub(super) fn page(
     let size = q.page_size();
     if let Some(body) = q.filter.body {
         if read::head(conn, body)?.is_none_or(|h| h.kind() != Kind::Body) {
-            return Err(ApiError::not_found(format!("{}?body={body}", urls.search())));
+            return Err(ApiError::not_found(format!(
+                "{}?body={body}",
+                urls.search()
+            )));
         }
     }
     let (mut hits, total) = match &q.query {
@@ -372,7 +378,8 @@ mod tests {
             q.to_query_string(Some(Cursor::Date(7, 42))),
             "?q=Radweg&type=Meeting%2CPaper&body=3&date_since=2026-01-01T00%3A00%3A00%2B00%3A00&sort=date&limit=5&after=d7_42"
         );
-        let again = SearchQuery::parse(Some(&q.to_query_string(Some(Cursor::Date(7, 42)))[1..])).unwrap();
+        let again =
+            SearchQuery::parse(Some(&q.to_query_string(Some(Cursor::Date(7, 42)))[1..])).unwrap();
         assert_eq!(again.after, Some(Cursor::Date(7, 42)));
         assert_eq!(SearchQuery::parse(None).unwrap().to_query_string(None), "");
         for bad in [

@@ -35,6 +35,9 @@ const FEEDING: [i16; 4] = [
     MEETING_AGENDA_ITEM,
 ];
 
+/// What feeds an owner's document: the relation and the target's values.
+type Fed<'a> = (i16, &'a Map<String, Value>);
+
 /// One object's texts, before they become terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
@@ -56,10 +59,7 @@ pub fn is_searched(kind: Kind) -> bool {
 
 /// The documents of these live objects (the others are skipped), in the
 /// order given; what their parts feed them is loaded in one batch.
-pub fn documents(
-    conn: &mut AnyConnection,
-    rows: &[ObjectRow],
-) -> Result<Vec<Document>, DbError> {
+pub fn documents(conn: &mut AnyConnection, rows: &[ObjectRow]) -> Result<Vec<Document>, DbError> {
     let rows: Vec<&ObjectRow> = rows
         .iter()
         .filter(|r| !r.deleted && Kind::from_code(r.kind).is_some_and(is_searched))
@@ -78,7 +78,7 @@ pub fn documents(
         .into_iter()
         .map(|r| (r.pk, fields(&r.fields)))
         .collect();
-    let mut fed: HashMap<i64, Vec<(i16, &Map<String, Value>)>> = HashMap::new();
+    let mut fed: HashMap<i64, Vec<Fed>> = HashMap::new();
     for l in &links {
         if let Some(part) = parts.get(&l.to_pk) {
             fed.entry(l.from_pk).or_default().push((l.field, part));
@@ -103,12 +103,7 @@ fn fields(json: &str) -> Map<String, Value> {
 
 /// The document of one object from its values and the values of the
 /// objects that feed it (relation code, values).
-fn document(
-    pk: i64,
-    kind: Kind,
-    f: &Map<String, Value>,
-    parts: &[(i16, &Map<String, Value>)],
-) -> Document {
+fn document(pk: i64, kind: Kind, f: &Map<String, Value>, parts: &[Fed]) -> Document {
     let mut head = Vec::new();
     let mut body = Vec::new();
     let take = |out: &mut Vec<String>, f: &Map<String, Value>, names: &[&str]| {

@@ -164,17 +164,25 @@ pub fn hits(
     let (cursor, order) = match (sort, after) {
         (Sort::Relevance, Some(Cursor::Score(s, pk))) => {
             binds.extend([Bind::Float(s), Bind::Float(s), Bind::Int(pk)]);
-            ("WHERE h.score < ? OR (h.score = ? AND h.pk > ?)", "h.score DESC, h.pk ASC")
+            (
+                "WHERE h.score < ? OR (h.score = ? AND h.pk > ?)",
+                "h.score DESC, h.pk ASC",
+            )
         }
         (Sort::Date, Some(Cursor::Date(date, pk))) => {
             binds.extend([Bind::Int(date), Bind::Int(date), Bind::Int(pk)]);
-            ("WHERE h.date < ? OR (h.date = ? AND h.pk < ?)", "h.date DESC, h.pk DESC")
+            (
+                "WHERE h.date < ? OR (h.date = ? AND h.pk < ?)",
+                "h.date DESC, h.pk DESC",
+            )
         }
         (Sort::Relevance, _) => ("", "h.score DESC, h.pk ASC"),
         (Sort::Date, _) => ("", "h.date DESC, h.pk DESC"),
     };
     binds.push(Bind::Int(limit));
-    let statement = format!("SELECT h.pk, h.score, h.date, h.total FROM ({inner}) h {cursor} ORDER BY {order} LIMIT ?");
+    let statement = format!(
+        "SELECT h.pk, h.score, h.date, h.total FROM ({inner}) h {cursor} ORDER BY {order} LIMIT ?"
+    );
     let page: Vec<Hit> = sql::load(conn, &statement, binds.clone())?;
     let total = match page.first() {
         Some(h) => h.total,
@@ -183,7 +191,8 @@ pub fn hits(
             let mut binds = binds;
             binds.truncate(binds.len() - 4);
             binds.push(Bind::Int(1));
-            let statement = format!("SELECT h.pk, h.score, h.date, h.total FROM ({inner}) h LIMIT ?");
+            let statement =
+                format!("SELECT h.pk, h.score, h.date, h.total FROM ({inner}) h LIMIT ?");
             sql::load::<Hit>(conn, &statement, binds)?
                 .first()
                 .map_or(0, |h| h.total)

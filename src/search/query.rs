@@ -106,7 +106,11 @@ impl Query {
                 query.excluded.push(item);
                 join_next = false;
             } else if join_next {
-                query.groups.last_mut().expect("join_next needs a group").push(item);
+                query
+                    .groups
+                    .last_mut()
+                    .expect("join_next needs a group")
+                    .push(item);
                 join_next = false;
             } else {
                 query.groups.push(vec![item]);
@@ -253,7 +257,14 @@ mod tests {
         }
         let long = "a ".repeat(300);
         assert!(Query::parse(&long).is_err());
-        for odd in ["NEAR(a b)", "a:b^2", "(rad", "\"unclosed phrase", "a & b | !c", "OR rad"] {
+        for odd in [
+            "NEAR(a b)",
+            "a:b^2",
+            "(rad",
+            "\"unclosed phrase",
+            "a & b | !c",
+            "OR rad",
+        ] {
             let q = Query::parse(odd).unwrap();
             for item in q.groups.iter().flatten().chain(&q.excluded) {
                 let terms = match item {
@@ -261,7 +272,10 @@ mod tests {
                     Item::Phrase(ts) => ts.clone(),
                 };
                 for t in terms {
-                    assert!(!t.is_empty() && t.chars().all(char::is_alphanumeric), "{odd}: {t}");
+                    assert!(
+                        !t.is_empty() && t.chars().all(char::is_alphanumeric),
+                        "{odd}: {t}"
+                    );
                 }
             }
         }

@@ -19,7 +19,9 @@ pub fn snippet(doc: &Document, shown: &[Item]) -> Option<String> {
         let term = text::term(word);
         shown.iter().any(|i| match i {
             Item::Term(t) => *t == term,
-            Item::Prefix(p) => term.starts_with(p.as_str()) || text::fold(word).starts_with(p.as_str()),
+            Item::Prefix(p) => {
+                term.starts_with(p.as_str()) || text::fold(word).starts_with(p.as_str())
+            }
             Item::Phrase(_) => false,
         })
     };
@@ -99,7 +101,10 @@ mod tests {
             head: vec!["Radwege <am> Schloßberg".into()],
             body: vec![],
         };
-        let shown = vec![Item::Term(text::term("Schlossberg")), Item::Prefix("rad".into())];
+        let shown = vec![
+            Item::Term(text::term("Schlossberg")),
+            Item::Prefix("rad".into()),
+        ];
         assert_eq!(
             snippet(&doc, &shown).unwrap(),
             "<mark>Radwege</mark> &lt;am&gt; <mark>Schloßberg</mark>"

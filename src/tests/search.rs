@@ -32,14 +32,29 @@ fn create(app: &TestApp, kind: Kind, body: Option<i64>, fields: Value, at: i64) 
 
 fn link(app: &TestApp, from: i64, owner: Kind, name: &str, to: i64) {
     let code = model::rel(owner, name).code;
-    write::change(&mut app.conn(), |c| c.add_link(from, code, to, AT + 9 * DAY)).unwrap();
+    write::change(&mut app.conn(), |c| {
+        c.add_link(from, code, to, AT + 9 * DAY)
+    })
+    .unwrap();
 }
 
 fn city(app: &TestApp) -> City {
     let body = create(app, Kind::Body, None, json!({"name": "Teststadt"}), AT);
     let b = Some(body);
-    let rat = create(app, Kind::Organization, b, json!({"name": "Rat der Stadt", "shortName": "Rat"}), AT);
-    let bau = create(app, Kind::Organization, b, json!({"name": "Bauausschuss"}), AT);
+    let rat = create(
+        app,
+        Kind::Organization,
+        b,
+        json!({"name": "Rat der Stadt", "shortName": "Rat"}),
+        AT,
+    );
+    let bau = create(
+        app,
+        Kind::Organization,
+        b,
+        json!({"name": "Bauausschuss"}),
+        AT,
+    );
     let radweg = create(
         app,
         Kind::Paper,
@@ -78,11 +93,29 @@ fn city(app: &TestApp) -> City {
         AT + 4 * DAY,
     );
     link(app, meeting, Kind::Meeting, "organization", bau);
-    let item = create(app, Kind::AgendaItem, b, json!({"name": "Radwege in der Innenstadt", "number": "Ö 1"}), AT + 4 * DAY);
+    let item = create(
+        app,
+        Kind::AgendaItem,
+        b,
+        json!({"name": "Radwege in der Innenstadt", "number": "Ö 1"}),
+        AT + 4 * DAY,
+    );
     link(app, meeting, Kind::Meeting, "agendaItem", item);
-    let other = create(app, Kind::AgendaItem, b, json!({"name": "Verschiedenes"}), AT + 4 * DAY);
+    let other = create(
+        app,
+        Kind::AgendaItem,
+        b,
+        json!({"name": "Verschiedenes"}),
+        AT + 4 * DAY,
+    );
     link(app, meeting, Kind::Meeting, "agendaItem", other);
-    let consultation = create(app, Kind::Consultation, b, json!({"role": "Beratung"}), AT + 5 * DAY);
+    let consultation = create(
+        app,
+        Kind::Consultation,
+        b,
+        json!({"role": "Beratung"}),
+        AT + 5 * DAY,
+    );
     link(app, strasse, Kind::Paper, "consultation", consultation);
     link(app, consultation, Kind::Consultation, "organization", bau);
     let person = create(
@@ -92,7 +125,13 @@ fn city(app: &TestApp) -> City {
         json!({"name": "Erika Mustermann", "formOfAddress": "Frau"}),
         AT + 6 * DAY,
     );
-    let membership = create(app, Kind::Membership, b, json!({"role": "Mitglied"}), AT + 6 * DAY);
+    let membership = create(
+        app,
+        Kind::Membership,
+        b,
+        json!({"role": "Mitglied"}),
+        AT + 6 * DAY,
+    );
     link(app, person, Kind::Person, "membership", membership);
     link(app, membership, Kind::Membership, "organization", rat);
     City {
@@ -132,19 +171,39 @@ fn german_words_are_stemmed_and_folded() {
     each_backend(false, |app| async move {
         let c = city(&app);
         let l = app.label();
-        assert!(found(&app, "Antrag").await.contains(&c.radweg), "[{l}] Antrag");
-        assert!(found(&app, "ANTRÄGE").await.contains(&c.radweg), "[{l}] ANTRÄGE");
+        assert!(
+            found(&app, "Antrag").await.contains(&c.radweg),
+            "[{l}] Antrag"
+        );
+        assert!(
+            found(&app, "ANTRÄGE").await.contains(&c.radweg),
+            "[{l}] ANTRÄGE"
+        );
         // "Radwege" finds the Paper's "Radweg", the AgendaItem, and the
         // Meeting through its agenda item.
         let radwege = found(&app, "Radwege").await;
         for pk in [c.radweg, c.item, c.meeting] {
-            assert!(radwege.contains(&pk), "[{l}] Radwege: {radwege:?} lacks {pk}");
+            assert!(
+                radwege.contains(&pk),
+                "[{l}] Radwege: {radwege:?} lacks {pk}"
+            );
         }
-        assert_eq!(found(&app, "Strasse").await, vec![c.strasse], "[{l}] Strasse");
-        assert_eq!(found(&app, "schlossberg").await, vec![c.radweg], "[{l}] Schlossberg");
+        assert_eq!(
+            found(&app, "Strasse").await,
+            vec![c.strasse],
+            "[{l}] Strasse"
+        );
+        assert_eq!(
+            found(&app, "schlossberg").await,
+            vec![c.radweg],
+            "[{l}] Schlossberg"
+        );
         // A word inside a File's text finds the File and its Paper.
         let kammerer = found(&app, "Kaemmerer Kämmerer").await;
-        assert!(kammerer.is_empty(), "[{l}] both words must match: {kammerer:?}");
+        assert!(
+            kammerer.is_empty(),
+            "[{l}] both words must match: {kammerer:?}"
+        );
         let mut kammerer = found(&app, "Kämmerer").await;
         kammerer.sort();
         assert_eq!(kammerer, vec![c.haushalt, c.file], "[{l}] Kämmerer");
@@ -156,10 +215,20 @@ fn phrases_exclusion_or_and_prefix() {
     each_backend(false, |app| async move {
         let c = city(&app);
         let l = app.label();
-        assert_eq!(found(&app, "\"neue Straße\"").await, vec![c.strasse], "[{l}]");
-        assert!(found(&app, "\"Straße neue\"").await.is_empty(), "[{l}] order counts");
+        assert_eq!(
+            found(&app, "\"neue Straße\"").await,
+            vec![c.strasse],
+            "[{l}]"
+        );
+        assert!(
+            found(&app, "\"Straße neue\"").await.is_empty(),
+            "[{l}] order counts"
+        );
         let without = found(&app, "Radweg -Schlossberg").await;
-        assert!(!without.contains(&c.radweg) && without.contains(&c.item), "[{l}] {without:?}");
+        assert!(
+            !without.contains(&c.radweg) && without.contains(&c.item),
+            "[{l}] {without:?}"
+        );
         let mut either = found(&app, "Haushalt ODER Schule").await;
         either.sort();
         assert_eq!(either, vec![c.strasse, c.haushalt], "[{l}] ODER");
@@ -167,8 +236,15 @@ fn phrases_exclusion_or_and_prefix() {
         either.sort();
         assert_eq!(either, vec![c.strasse, c.haushalt], "[{l}] OR");
         // The last word also finds longer words; an earlier one does not.
-        assert_eq!(found(&app, "Schlossb").await, vec![c.radweg], "[{l}] prefix");
-        assert!(found(&app, "Schlossb Radweg").await.is_empty(), "[{l}] not last");
+        assert_eq!(
+            found(&app, "Schlossb").await,
+            vec![c.radweg],
+            "[{l}] prefix"
+        );
+        assert!(
+            found(&app, "Schlossb Radweg").await.is_empty(),
+            "[{l}] not last"
+        );
         assert_eq!(found(&app, "Bauaus").await.len(), 2, "[{l}] Bauausschuss");
     });
 }
@@ -180,12 +256,25 @@ fn a_reference_number_finds_its_paper_first() {
         let l = app.label();
         let hits = found(&app, "0123/2026").await;
         assert_eq!(hits.first(), Some(&c.radweg), "[{l}] {hits:?}");
-        assert!(hits.contains(&c.haushalt), "[{l}] the other mention is found too");
-        assert_eq!(found(&app, "VO/2026/123").await.first(), Some(&c.strasse), "[{l}]");
+        assert!(
+            hits.contains(&c.haushalt),
+            "[{l}] the other mention is found too"
+        );
+        assert_eq!(
+            found(&app, "VO/2026/123").await.first(),
+            Some(&c.strasse),
+            "[{l}]"
+        );
         let page = search(&app, "q=0123%2F2026").await;
         let first = &page["data"][0];
-        assert!(first["server:score"].as_f64().unwrap() > page["data"][1]["server:score"].as_f64().unwrap());
-        assert_eq!(first["server:snippet"], "<mark>0123</mark>/<mark>2026</mark>", "[{l}]");
+        assert!(
+            first["server:score"].as_f64().unwrap()
+                > page["data"][1]["server:score"].as_f64().unwrap()
+        );
+        assert_eq!(
+            first["server:snippet"], "<mark>0123</mark>/<mark>2026</mark>",
+            "[{l}]"
+        );
     });
 }
 
@@ -199,7 +288,10 @@ fn the_page_is_an_oparl_list_with_score_and_snippet() {
         let hit = &page["data"][0];
         assert_eq!(hit["id"], format!("{BASE}/paper/{}", c.radweg));
         assert_eq!(hit["type"], "https://schema.oparl.org/1.1/Paper");
-        assert_eq!(hit["server:snippet"], "Anträge zum Radweg am <mark>Schloßberg</mark>");
+        assert_eq!(
+            hit["server:snippet"],
+            "Anträge zum Radweg am <mark>Schloßberg</mark>"
+        );
         assert!(hit["server:score"].as_f64().unwrap() > 0.0);
         assert_eq!(
             page["links"]["self"],
@@ -218,7 +310,11 @@ fn the_page_is_an_oparl_list_with_score_and_snippet() {
         assert_eq!(first.header("etag"), again.header("etag"));
         let etag = first.header("etag").unwrap().to_string();
         let fresh = app
-            .request(hyper::Method::GET, &format!("{BASE}/search?q=Radweg"), &[("if-none-match", &etag)])
+            .request(
+                hyper::Method::GET,
+                &format!("{BASE}/search?q=Radweg"),
+                &[("if-none-match", &etag)],
+            )
             .await;
         assert_eq!(fresh.status, StatusCode::NOT_MODIFIED, "[{l}]");
     });
@@ -233,7 +329,9 @@ fn every_filter_narrows_the_hits() {
         let all = hits(&search(&app, q).await);
         let mut sorted = all.clone();
         sorted.sort();
-        let mut expected = vec![c.bau, c.radweg, c.strasse, c.haushalt, c.file, c.meeting, c.item, c.person];
+        let mut expected = vec![
+            c.bau, c.radweg, c.strasse, c.haushalt, c.file, c.meeting, c.item, c.person,
+        ];
         expected.sort();
         assert_eq!(sorted, expected, "[{l}]");
         let with = |extra: &str| {
@@ -245,11 +343,27 @@ fn every_filter_narrows_the_hits() {
                 h
             }
         };
-        assert_eq!(with("type=Meeting,AgendaItem").await, vec![c.meeting, c.item], "[{l}] type");
-        assert_eq!(with(&format!("body={}", c.body)).await, sorted, "[{l}] body");
+        assert_eq!(
+            with("type=Meeting,AgendaItem").await,
+            vec![c.meeting, c.item],
+            "[{l}] type"
+        );
+        assert_eq!(
+            with(&format!("body={}", c.body)).await,
+            sorted,
+            "[{l}] body"
+        );
         // Meetings of, Papers consulted in, Persons who are members of.
-        assert_eq!(with(&format!("organization={}", c.bau)).await, vec![c.strasse, c.meeting], "[{l}]");
-        assert_eq!(with(&format!("organization={}", c.rat)).await, vec![c.person], "[{l}]");
+        assert_eq!(
+            with(&format!("organization={}", c.bau)).await,
+            vec![c.strasse, c.meeting],
+            "[{l}]"
+        );
+        assert_eq!(
+            with(&format!("organization={}", c.rat)).await,
+            vec![c.person],
+            "[{l}]"
+        );
         assert_eq!(
             with("date_since=2026-02-01&date_until=2026-03-01").await,
             vec![c.radweg, c.strasse],
@@ -272,17 +386,35 @@ fn every_filter_narrows_the_hits() {
         );
         // Linking touched these (their JSON changed on day 9).
         let touched = with("modified_since=2026-01-10T00%3A00%3A00Z").await;
-        assert!(touched.contains(&c.meeting) && !touched.contains(&c.radweg), "[{l}] {touched:?}");
+        assert!(
+            touched.contains(&c.meeting) && !touched.contains(&c.radweg),
+            "[{l}] {touched:?}"
+        );
         let before = with("modified_until=2026-01-02T00%3A00%3A00Z").await;
-        assert!(before.contains(&c.radweg) && !before.contains(&c.meeting), "[{l}] {before:?}");
+        assert!(
+            before.contains(&c.radweg) && !before.contains(&c.meeting),
+            "[{l}] {before:?}"
+        );
         // By date: newest first, objects without a date last.
         let by_date = hits(&search(&app, &format!("{q}&sort=date")).await);
-        assert_eq!(&by_date[..5], &[c.meeting, c.radweg, c.strasse, c.file, c.haushalt], "[{l}]");
+        assert_eq!(
+            &by_date[..5],
+            &[c.meeting, c.radweg, c.strasse, c.file, c.haushalt],
+            "[{l}]"
+        );
         let page = search(&app, &format!("{q}&sort=date")).await;
-        assert!(page["links"]["self"].as_str().unwrap().contains("sort=date"));
+        assert!(page["links"]["self"]
+            .as_str()
+            .unwrap()
+            .contains("sort=date"));
         // By relevance: scores never rise.
         let page = search(&app, q).await;
-        let scores: Vec<f64> = page["data"].as_array().unwrap().iter().map(|o| o["server:score"].as_f64().unwrap()).collect();
+        let scores: Vec<f64> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["server:score"].as_f64().unwrap())
+            .collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "[{l}] {scores:?}");
     });
 }
@@ -296,14 +428,29 @@ fn pages_never_repeat_or_skip_a_hit() {
         for i in 0..23 {
             let name = format!("Radweg {} {}", "Ausbau ".repeat(i % 4), i);
             let date = format!("2026-04-{:02}", 1 + i % 5);
-            made.push(create(&app, Kind::Paper, Some(c.body), json!({"name": name, "date": date}), AT + i as i64));
+            made.push(create(
+                &app,
+                Kind::Paper,
+                Some(c.body),
+                json!({"name": name, "date": date}),
+                AT + i as i64,
+            ));
         }
         made.sort();
         for sort in ["relevance", "date"] {
             let first = format!("{BASE}/search?q=Radweg&sort={sort}&limit=4");
             let pages = app.json(&first).await;
-            assert_eq!(pages["pagination"]["totalElements"], made.len(), "[{l}] {sort}");
-            let walked: Vec<i64> = app.walk(&first).await.iter().map(|o| pk_of(o["id"].as_str().unwrap())).collect();
+            assert_eq!(
+                pages["pagination"]["totalElements"],
+                made.len(),
+                "[{l}] {sort}"
+            );
+            let walked: Vec<i64> = app
+                .walk(&first)
+                .await
+                .iter()
+                .map(|o| pk_of(o["id"].as_str().unwrap()))
+                .collect();
             let mut sorted = walked.clone();
             sorted.sort();
             assert_eq!(sorted, made, "[{l}] {sort}: every hit once");
@@ -324,21 +471,37 @@ fn a_change_is_found_at_once_and_a_deleted_object_is_gone() {
         assert!(found(&app, "Mobilitätskonzept").await.is_empty());
         let mut fields = serde_json::Map::new();
         fields.insert("name".into(), "Mobilitätskonzept 2030".into());
-        write::change(&mut app.conn(), |ch| ch.update_fields(c.haushalt, &fields, AT + 20 * DAY)).unwrap();
-        assert_eq!(found(&app, "Mobilitätskonzept").await, vec![c.haushalt], "[{l}]");
-        assert!(!found(&app, "Haushalt").await.contains(&c.haushalt), "[{l}] the old name is gone");
+        write::change(&mut app.conn(), |ch| {
+            ch.update_fields(c.haushalt, &fields, AT + 20 * DAY)
+        })
+        .unwrap();
+        assert_eq!(
+            found(&app, "Mobilitätskonzept").await,
+            vec![c.haushalt],
+            "[{l}]"
+        );
+        assert!(
+            !found(&app, "Haushalt").await.contains(&c.haushalt),
+            "[{l}] the old name is gone"
+        );
         // A new text of the File finds its Paper too (the Paper shows it).
         let mut file = serde_json::Map::new();
         file.insert("name".into(), "Anlage".into());
         file.insert("text".into(), "Lärmschutzwand an der Bahn".into());
-        write::change(&mut app.conn(), |ch| ch.update_fields(c.file, &file, AT + 21 * DAY)).unwrap();
+        write::change(&mut app.conn(), |ch| {
+            ch.update_fields(c.file, &file, AT + 21 * DAY)
+        })
+        .unwrap();
         let mut lsw = found(&app, "Lärmschutzwand").await;
         lsw.sort();
         assert_eq!(lsw, vec![c.haushalt, c.file], "[{l}]");
         // A renamed agenda item changes what finds its Meeting.
         let mut item = serde_json::Map::new();
         item.insert("name".into(), "Spielplatz Nord".into());
-        write::change(&mut app.conn(), |ch| ch.update_fields(c.item, &item, AT + 22 * DAY)).unwrap();
+        write::change(&mut app.conn(), |ch| {
+            ch.update_fields(c.item, &item, AT + 22 * DAY)
+        })
+        .unwrap();
         let mut spiel = found(&app, "Spielplatz").await;
         spiel.sort();
         assert_eq!(spiel, vec![c.meeting, c.item], "[{l}]");
@@ -346,17 +509,38 @@ fn a_change_is_found_at_once_and_a_deleted_object_is_gone() {
         assert!(app.delete(c.meeting, AT + 23 * DAY));
         assert!(found(&app, "Spielplatz").await.is_empty(), "[{l}]");
         assert!(app.delete(c.radweg, AT + 23 * DAY));
-        assert!(!found(&app, "Schlossberg").await.contains(&c.radweg), "[{l}]");
+        assert!(
+            !found(&app, "Schlossberg").await.contains(&c.radweg),
+            "[{l}]"
+        );
         // Another server on the same database finds what this one wrote.
         let other = std::sync::Arc::new(oparl::api::AppState::new(
             app.store.db().clone(),
             oparl::urls::Urls::new(BASE).unwrap(),
             1 << 20,
         ));
-        let seen = ask(&other, hyper::Method::GET, &format!("{BASE}/search?q=Spielplatz"), &[]).await;
+        let seen = ask(
+            &other,
+            hyper::Method::GET,
+            &format!("{BASE}/search?q=Spielplatz"),
+            &[],
+        )
+        .await;
         assert_eq!(seen.json()["pagination"]["totalElements"], 0, "[{l}]");
-        let p = create(&app, Kind::Paper, Some(c.body), json!({"name": "Spielplatz Süd"}), AT + 24 * DAY);
-        let seen = ask(&other, hyper::Method::GET, &format!("{BASE}/search?q=Spielplatz"), &[]).await;
+        let p = create(
+            &app,
+            Kind::Paper,
+            Some(c.body),
+            json!({"name": "Spielplatz Süd"}),
+            AT + 24 * DAY,
+        );
+        let seen = ask(
+            &other,
+            hyper::Method::GET,
+            &format!("{BASE}/search?q=Spielplatz"),
+            &[],
+        )
+        .await;
         assert_eq!(hits(&seen.json()), vec![p], "[{l}]");
     });
 }
@@ -389,10 +573,32 @@ fn hostile_queries_are_a_400_or_a_result_never_a_500() {
             assert_eq!(answer.json()["type"], model::ERROR_TYPE, "[{l}] {query}");
         }
         let odd = [
-            "NEAR(Radweg Schule)", "Radweg*", "name:Radweg", "Radweg^2", "(Radweg", "Radweg)",
-            "Radweg & Schule", "Radweg | Schule", "!Radweg", "\"Radweg", "Radweg\"", "'Radweg'",
-            "Radweg AND", "OR", "ODER Radweg", "Radweg -", "--Radweg", "\\", "%", "Radweg:*",
-            "a'b", "x <-> y", "{Radweg}", "Radweg NOT Schule", "🚲 Radweg", "ß",
+            "NEAR(Radweg Schule)",
+            "Radweg*",
+            "name:Radweg",
+            "Radweg^2",
+            "(Radweg",
+            "Radweg)",
+            "Radweg & Schule",
+            "Radweg | Schule",
+            "!Radweg",
+            "\"Radweg",
+            "Radweg\"",
+            "'Radweg'",
+            "Radweg AND",
+            "OR",
+            "ODER Radweg",
+            "Radweg -",
+            "--Radweg",
+            "\\",
+            "%",
+            "Radweg:*",
+            "a'b",
+            "x <-> y",
+            "{Radweg}",
+            "Radweg NOT Schule",
+            "🚲 Radweg",
+            "ß",
         ];
         for q in odd {
             let answer = app.get(&format!("{BASE}/search?q={}", enc(q))).await;
@@ -406,8 +612,14 @@ fn hostile_queries_are_a_400_or_a_result_never_a_500() {
                 assert!(!text.contains(leak), "[{l}] {q}: {text}");
             }
         }
-        assert_eq!(hits(&search(&app, &format!("q={}", enc("NEAR(Radweg"))).await), Vec::<i64>::new());
-        assert!(!hits(&search(&app, &format!("q={}", enc("(Radweg)"))).await).is_empty(), "[{l}]");
+        assert_eq!(
+            hits(&search(&app, &format!("q={}", enc("NEAR(Radweg"))).await),
+            Vec::<i64>::new()
+        );
+        assert!(
+            !hits(&search(&app, &format!("q={}", enc("(Radweg)"))).await).is_empty(),
+            "[{l}]"
+        );
     });
 }
 
@@ -427,7 +639,9 @@ fn the_system_and_each_body_advertise_the_search() {
         assert_eq!(empty["pagination"]["totalElements"], 0, "[{l}]");
         let page = app.json(&format!("{url}&q=Schlossberg")).await;
         assert_eq!(hits(&page), vec![c.radweg], "[{l}]");
-        let unknown = app.get(&format!("{BASE}/search?body=999999&q=Radweg")).await;
+        let unknown = app
+            .get(&format!("{BASE}/search?body=999999&q=Radweg"))
+            .await;
         assert_eq!(unknown.status, StatusCode::NOT_FOUND, "[{l}]");
     });
 }
