@@ -150,9 +150,19 @@ pub fn catch_up(conn: &mut AnyConnection) -> Result<(), DbError> {
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM search_pending",
         vec![],
     )?;
-    if pending.first().is_some_and(|p| p.n > 0) {
-        tracing::info!("indexing the stored objects for the search");
-        crate::store::write::change(conn, |c| c.rebuild_search_index())?;
+    if pending.first().is_none_or(|p| p.n == 0) {
+        return Ok(());
     }
+    let stored: i64 = object::table.count().get_result(conn)?;
+    if stored == 0 {
+        // A new store: nothing to index, and no revision to spend on it.
+        sql::execute(conn, "DELETE FROM search_pending", vec![])?;
+        return Ok(());
+    }
+    tracing::info!(
+        objects = stored,
+        "indexing the stored objects for the search"
+    );
+    crate::store::write::change(conn, |c| c.rebuild_search_index())?;
     Ok(())
 }

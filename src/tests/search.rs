@@ -645,3 +645,39 @@ fn the_system_and_each_body_advertise_the_search() {
         assert_eq!(unknown.status, StatusCode::NOT_FOUND, "[{l}]");
     });
 }
+
+#[test]
+fn a_store_from_before_the_index_is_indexed_by_the_migration() {
+    each_backend(false, |app| async move {
+        let c = city(&app);
+        let l = app.label();
+        // The store as it was before migration 000008 ran: no index, and
+        // the mark that the migration leaves.
+        {
+            let mut conn = app.conn();
+            let clear = "DELETE FROM search_doc; INSERT INTO search_pending (id) VALUES (1)";
+            diesel::connection::SimpleConnection::batch_execute(&mut *conn, clear).unwrap();
+            if app.label() == "sqlite" {
+                diesel::connection::SimpleConnection::batch_execute(
+                    &mut *conn,
+                    "DELETE FROM search_text",
+                )
+                .unwrap();
+            }
+        }
+        assert!(found(&app, "Schlossberg").await.is_empty(), "[{l}]");
+        oparl::db::run_migrations(&mut app.conn()).unwrap();
+        assert_eq!(found(&app, "Schlossberg").await, vec![c.radweg], "[{l}]");
+        let mut radwege = found(&app, "Radwege").await;
+        radwege.sort();
+        assert_eq!(radwege, vec![c.radweg, c.meeting, c.item], "[{l}]");
+        // Once: the mark is gone.
+        oparl::db::run_migrations(&mut app.conn()).unwrap();
+        let revision = oparl::store::read::revision(&mut app.conn()).unwrap();
+        oparl::db::run_migrations(&mut app.conn()).unwrap();
+        assert_eq!(
+            oparl::store::read::revision(&mut app.conn()).unwrap(),
+            revision
+        );
+    });
+}
