@@ -11,7 +11,7 @@
 use crate::db::{AnyConnection, DbError};
 use crate::model::{Kind, MEETING_AGENDA_ITEM};
 use crate::store::read::{self, ObjectRow};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// The kinds the search finds (issue 12, "what is searched").
@@ -36,7 +36,7 @@ const FEEDING: [i16; 4] = [
 ];
 
 /// What feeds an owner's document: the relation and the target's values.
-type Fed<'a> = (i16, &'a Map<String, Value>);
+type Fed<'a> = (i16, &'a Texts);
 
 /// One object's texts, before they become terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +74,7 @@ pub fn documents(conn: &mut AnyConnection, rows: &[ObjectRow]) -> Result<Vec<Doc
         .filter(|l| FEEDING.contains(&l.field))
         .collect();
     let targets: Vec<i64> = links.iter().map(|l| l.to_pk).collect();
-    let parts: HashMap<i64, Map<String, Value>> = read::live_objects(conn, &targets)?
+    let parts: HashMap<i64, Texts> = read::live_objects(conn, &targets)?
         .into_iter()
         .map(|r| (r.pk, fields(&r.fields)))
         .collect();
@@ -94,19 +94,71 @@ pub fn documents(conn: &mut AnyConnection, rows: &[ObjectRow]) -> Result<Vec<Doc
         .collect())
 }
 
-fn fields(json: &str) -> Map<String, Value> {
-    match serde_json::from_str(json) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
+fn fields(json: &str) -> Texts {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// The members of an object's values that the search reads; the others
+/// are skipped unparsed (an import indexes a million objects).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Texts {
+    name: Option<Value>,
+    reference: Option<Value>,
+    paper_type: Option<Value>,
+    keyword: Option<Value>,
+    file_name: Option<Value>,
+    text: Option<Value>,
+    number: Option<Value>,
+    resolution_text: Option<Value>,
+    form_of_address: Option<Value>,
+    affix: Option<Value>,
+    title: Option<Value>,
+    given_name: Option<Value>,
+    family_name: Option<Value>,
+    short_name: Option<Value>,
+    description: Option<Value>,
+    street_address: Option<Value>,
+    room: Option<Value>,
+    locality: Option<Value>,
+    date: Option<Value>,
+    start: Option<Value>,
+}
+
+impl Texts {
+    fn get(&self, name: &str) -> Option<&Value> {
+        match name {
+            "name" => self.name.as_ref(),
+            "reference" => self.reference.as_ref(),
+            "paperType" => self.paper_type.as_ref(),
+            "keyword" => self.keyword.as_ref(),
+            "fileName" => self.file_name.as_ref(),
+            "text" => self.text.as_ref(),
+            "number" => self.number.as_ref(),
+            "resolutionText" => self.resolution_text.as_ref(),
+            "formOfAddress" => self.form_of_address.as_ref(),
+            "affix" => self.affix.as_ref(),
+            "title" => self.title.as_ref(),
+            "givenName" => self.given_name.as_ref(),
+            "familyName" => self.family_name.as_ref(),
+            "shortName" => self.short_name.as_ref(),
+            "description" => self.description.as_ref(),
+            "streetAddress" => self.street_address.as_ref(),
+            "room" => self.room.as_ref(),
+            "locality" => self.locality.as_ref(),
+            "date" => self.date.as_ref(),
+            "start" => self.start.as_ref(),
+            _ => None,
+        }
     }
 }
 
 /// The document of one object from its values and the values of the
 /// objects that feed it (relation code, values).
-fn document(pk: i64, kind: Kind, f: &Map<String, Value>, parts: &[Fed]) -> Document {
+fn document(pk: i64, kind: Kind, f: &Texts, parts: &[Fed]) -> Document {
     let mut head = Vec::new();
     let mut body = Vec::new();
-    let take = |out: &mut Vec<String>, f: &Map<String, Value>, names: &[&str]| {
+    let take = |out: &mut Vec<String>, f: &Texts, names: &[&str]| {
         for name in names {
             match f.get(*name) {
                 Some(Value::String(s)) => out.push(s.clone()),
@@ -165,7 +217,7 @@ fn document(pk: i64, kind: Kind, f: &Map<String, Value>, parts: &[Fed]) -> Docum
                 f,
                 &["name", "formOfAddress", "affix", "title", "keyword"],
             );
-            if !f.contains_key("name") {
+            if f.name.is_none() {
                 take(&mut head, f, &["givenName", "familyName"]);
             }
         }

@@ -30,9 +30,17 @@ pub fn refresh(conn: &mut AnyConnection, revision: i64) -> Result<(), DbError> {
         .filter(object::kind.eq_any(&searched))
         .select(object::pk)
         .load(conn)?;
+    let started = std::time::Instant::now();
     for chunk in pks.chunks(CHUNK) {
         let rows = read::objects(conn, chunk)?;
         index(conn, &rows)?;
+    }
+    if pks.len() >= CHUNK {
+        tracing::debug!(
+            objects = pks.len(),
+            secs = started.elapsed().as_secs_f64(),
+            "search index refreshed"
+        );
     }
     Ok(())
 }
@@ -64,9 +72,14 @@ fn index(conn: &mut AnyConnection, rows: &[ObjectRow]) -> Result<(), DbError> {
     // Numbers only: written into the statement, which keeps it short.
     let list = pks.join(",");
     if matches!(conn, AnyConnection::Sqlite(_)) {
+        // Only rows that exist: a contentless FTS5 table records every
+        // deletion, and most objects of an import are new.
         sql::execute(
             conn,
-            &format!("DELETE FROM search_text WHERE rowid IN ({list})"),
+            &format!(
+                "DELETE FROM search_text WHERE rowid IN \
+                 (SELECT pk FROM search_doc WHERE pk IN ({list}))"
+            ),
             vec![],
         )?;
     }
@@ -83,22 +96,25 @@ fn insert(conn: &mut AnyConnection, docs: &[Document]) -> Result<(), DbError> {
     if docs.is_empty() {
         return Ok(());
     }
-    let terms = |parts: &[String]| text::indexed(parts, MAX_TERMS);
+    let terms = terms_of(docs);
+    let docs = docs.iter().zip(terms);
     match conn {
         AnyConnection::Postgres(_) => {
             let row = "(?, ?, ?, setweight(to_tsvector('simple', ?), 'A') \
                        || setweight(to_tsvector('simple', ?), 'C'))";
-            let mut binds = Vec::with_capacity(docs.len() * 5);
-            for d in docs {
+            let mut binds = Vec::new();
+            let mut n = 0;
+            for (d, (head, body)) in docs {
                 binds.extend([
                     Bind::Int(d.pk),
                     Bind::OptInt(d.date),
                     Bind::OptText(d.reference.clone()),
-                    Bind::Text(terms(&d.head)),
-                    Bind::Text(terms(&d.body)),
+                    Bind::Text(head),
+                    Bind::Text(body),
                 ]);
+                n += 1;
             }
-            let values = vec![row; docs.len()].join(", ");
+            let values = vec![row; n].join(", ");
             sql::execute(
                 conn,
                 &format!("INSERT INTO search_doc (pk, date, ref, vec) VALUES {values}"),
@@ -106,21 +122,19 @@ fn insert(conn: &mut AnyConnection, docs: &[Document]) -> Result<(), DbError> {
             )?;
         }
         AnyConnection::Sqlite(_) => {
-            let mut heads = Vec::with_capacity(docs.len() * 3);
-            let mut texts = Vec::with_capacity(docs.len() * 3);
-            for d in docs {
+            let mut heads = Vec::new();
+            let mut texts = Vec::new();
+            let mut n = 0;
+            for (d, (head, body)) in docs {
+                n += 1;
                 heads.extend([
                     Bind::Int(d.pk),
                     Bind::OptInt(d.date),
                     Bind::OptText(d.reference.clone()),
                 ]);
-                texts.extend([
-                    Bind::Int(d.pk),
-                    Bind::Text(terms(&d.head)),
-                    Bind::Text(terms(&d.body)),
-                ]);
+                texts.extend([Bind::Int(d.pk), Bind::Text(head), Bind::Text(body)]);
             }
-            let values = vec![format!("({})", marks(3)); docs.len()].join(", ");
+            let values = vec![format!("({})", marks(3)); n].join(", ");
             sql::execute(
                 conn,
                 &format!("INSERT INTO search_doc (pk, date, ref) VALUES {values}"),
@@ -165,4 +179,30 @@ pub fn catch_up(conn: &mut AnyConnection) -> Result<(), DbError> {
     );
     crate::store::write::change(conn, |c| c.rebuild_search_index())?;
     Ok(())
+}
+
+/// The indexed terms of each document's head and body. Stemming is most of
+/// the work of indexing, and a writer uses one core: a large batch is
+/// split over two threads.
+fn terms_of(docs: &[Document]) -> Vec<(String, String)> {
+    let work = |docs: &[Document]| -> Vec<(String, String)> {
+        docs.iter()
+            .map(|d| {
+                (
+                    text::indexed(&d.head, MAX_TERMS),
+                    text::indexed(&d.body, MAX_TERMS),
+                )
+            })
+            .collect()
+    };
+    if docs.len() < 64 {
+        return work(docs);
+    }
+    let (first, second) = docs.split_at(docs.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| work(second));
+        let mut out = work(first);
+        out.extend(other.join().expect("stemming does not panic"));
+        out
+    })
 }
