@@ -160,7 +160,7 @@ fn document(pk: i64, kind: Kind, f: &Texts, parts: &[Fed]) -> Document {
     let mut body = Vec::new();
     let take = |out: &mut Vec<String>, f: &Texts, names: &[&str]| {
         for name in names {
-            match f.get(*name) {
+            match f.get(name) {
                 Some(Value::String(s)) => out.push(s.clone()),
                 Some(Value::Array(a)) => {
                     out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
