@@ -599,6 +599,16 @@ fn hostile_queries_are_a_400_or_a_result_never_a_500() {
             "Radweg NOT Schule",
             "🚲 Radweg",
             "ß",
+            "½",
+            "x²",
+            "ª",
+            "٣",
+            "Ⅻ",
+            "e\u{301}",
+            "\u{345}",
+            "ǅ",
+            "\u{0}",
+            "Radweg\u{200b}",
         ];
         for q in odd {
             let answer = app.get(&format!("{BASE}/search?q={}", enc(q))).await;
