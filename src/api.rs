@@ -1,8 +1,11 @@
 //! The HTTP API: takes a request, answers it. Routing is in `route`, query
-//! parsing in `query`, the full-text search in `search`, the Error object in `error`, File bytes in `files`.
+//! parsing in `query`, the full-text search in `search`, the Error object
+//! in `error`, File bytes in `files`, the body type of every answer in
+//! `body`.
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
+pub mod body;
 pub mod cache;
 pub mod changes;
 pub mod dcat;
@@ -22,7 +25,6 @@ use crate::urls::Urls;
 use bytes::{BufMut, Bytes, BytesMut};
 use cache::{Cache, ObjectKey, PageKey, Recent};
 use error::ApiError;
-use http_body_util::Full;
 use http_cache::{Conditions, Tag};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -31,8 +33,7 @@ use route::{Resolved, Route};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// The body type of every answer.
-pub type Body = Full<Bytes>;
+pub use body::Body;
 
 /// Longest request target we answer; longer ones get a 414 with the Error
 /// object. RFC 9110 (section 4.1) recommends accepting at least 8,000
@@ -59,6 +60,8 @@ pub struct AppState {
     time_limit: std::time::Duration,
     /// What the DCAT-AP.de catalogue takes from settings.
     pub dcat: crate::dcat::DcatSettings,
+    /// The catalogue as last rendered, per representation (see `dcat`).
+    catalogue: dcat::Kept,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
             dumps: None,
             time_limit: DEFAULT_TIME_LIMIT,
             dcat: crate::dcat::DcatSettings::default(),
+            catalogue: dcat::Kept::default(),
         }
     }
 
@@ -184,7 +188,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     let mut version = None;
     let asked = std::time::Instant::now();
     // The catalogue shows the dump files too, which change apart from the
-    // database: it is built afresh on every request.
+    // database: it keeps its own answers (see `dcat`).
     if !matches!(
         route,
         Route::FileContent(..) | Route::Dump(..) | Route::Dcat

@@ -8,6 +8,9 @@
 //! turns it into JSON-LD. Values come from the OParl objects (OParl 1.1,
 //! Abschnitt "oparl:Body": name, ags, rgs, license, contact fields,
 //! website, keyword); what the data cannot say comes from [`DcatSettings`].
+//! [`turtle`] writes the same graph as Turtle.
+
+pub mod turtle;
 
 use crate::db::{AnyConnection, DbError};
 use crate::dumps::DumpFile;
@@ -113,12 +116,19 @@ pub struct BodyInput {
     /// Earliest and latest day (YYYY-MM-DD) of its Meetings' `start` and
     /// its Papers' `date`.
     pub coverage: Option<(String, String)>,
+    /// The latest `modified` of the Body and of its objects (deleted ones
+    /// included: a deletion is a change), Unix seconds.
+    pub modified: i64,
 }
 
 /// Everything the catalogue is built from.
 #[derive(Debug, Clone, Default)]
 pub struct CatalogInput {
     pub system: Map<String, Value>,
+    /// The latest `modified` of the System and of the Bodies' data. The
+    /// catalogue's dates come from the data, not from the clock, so that
+    /// it is the same document whenever it is asked for in one state.
+    pub modified: i64,
     pub bodies: Vec<BodyInput>,
     /// The finished dumps by Body pk (None: the whole store).
     pub dumps: HashMap<Option<i64>, DumpFile>,
@@ -194,6 +204,7 @@ pub fn load(conn: &mut AnyConnection) -> Result<CatalogInput, DbError> {
     let system = read::system(conn)?
         .map(|r| fields_of(&r.fields))
         .unwrap_or_default();
+    let system_modified = read::system(conn)?.map_or(0, |r| r.modified);
     let pks = read::body_pks(conn)?;
     let mut bodies = Vec::new();
     for row in read::live_objects(conn, &pks)? {
@@ -201,18 +212,42 @@ pub fn load(conn: &mut AnyConnection) -> Result<CatalogInput, DbError> {
             continue;
         }
         let coverage = coverage(conn, row.pk)?;
+        let modified = last_modified(conn, row.pk)?.max(row.modified);
         bodies.push(BodyInput {
             pk: row.pk,
             fields: fields_of(&row.fields),
             coverage,
+            modified,
         });
     }
     bodies.sort_by_key(|b| b.pk);
+    let modified = bodies
+        .iter()
+        .map(|b| b.modified)
+        .fold(system_modified, i64::max);
     Ok(CatalogInput {
         system,
+        modified,
         bodies,
         dumps: HashMap::new(),
     })
+}
+
+/// The latest `modified` among a Body's objects: one `MAX` per kind over
+/// the `object_modified` index (kind, body_pk, modified).
+fn last_modified(conn: &mut AnyConnection, body: i64) -> Result<i64, DbError> {
+    use crate::db::schema::object;
+    use diesel::prelude::*;
+    let mut latest = 0;
+    for kind in Kind::ALL {
+        let m: Option<i64> = object::table
+            .filter(object::kind.eq(kind.code()))
+            .filter(object::body_pk.eq(body))
+            .select(diesel::dsl::max(object::modified))
+            .first(conn)?;
+        latest = latest.max(m.unwrap_or(0));
+    }
+    Ok(latest)
 }
 
 fn fields_of(text: &str) -> Map<String, Value> {
@@ -270,6 +305,29 @@ fn is_day(text: &str) -> bool {
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
+/// A URL from the data or the settings as an `@id`: parsed and written
+/// back, so that it is an absolute IRI in either representation (a space
+/// and the like percent-encoded, no relative reference that JSON-LD and
+/// Turtle would resolve against different bases); None for anything but an
+/// http(s) URL.
+fn web_uri(text: &str) -> Option<String> {
+    url::Url::parse(text)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(String::from)
+}
+
+/// A `mailto:` IRI for an e-mail address, or None for text that is none
+/// (no `@`, or a character an IRI cannot hold).
+fn mailto(email: &str) -> Option<String> {
+    let address = email.strip_prefix("mailto:").unwrap_or(email);
+    let plain = address
+        .chars()
+        .all(|c| c > ' ' && c != '\u{7f}' && !"<>\"{}|^`\\".contains(c));
+    (plain && address.contains('@') && !address.starts_with('@'))
+        .then(|| format!("mailto:{address}"))
+}
+
 fn text<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     fields
         .get(name)
@@ -315,8 +373,8 @@ fn context() -> Value {
 /// contactName, website), or None without an e-mail address or web site:
 /// DCAT-AP.de asks for one of the two.
 fn contact(fields: &Map<String, Value>, fallback_name: &str) -> Option<Value> {
-    let email = text(fields, "contactEmail");
-    let website = text(fields, "website");
+    let email = text(fields, "contactEmail").and_then(mailto);
+    let website = text(fields, "website").and_then(web_uri);
     if email.is_none() && website.is_none() {
         return None;
     }
@@ -324,16 +382,11 @@ fn contact(fields: &Map<String, Value>, fallback_name: &str) -> Option<Value> {
         "@type": "vcard:Organization",
         "vcard:fn": text(fields, "contactName").unwrap_or(fallback_name),
     });
-    if let Some(email) = email {
-        let mailto = if email.starts_with("mailto:") {
-            email.to_string()
-        } else {
-            format!("mailto:{email}")
-        };
+    if let Some(mailto) = email {
         c["vcard:hasEmail"] = id(&mailto);
     }
     if let Some(website) = website {
-        c["vcard:hasURL"] = id(website);
+        c["vcard:hasURL"] = id(&website);
     }
     Some(c)
 }
@@ -365,10 +418,11 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
         "@type": "foaf:Agent",
         "foaf:name": publisher_name,
     });
-    publisher["@id"] = match &settings.publisher_uri {
-        Some(uri) => uri.clone().into(),
+    publisher["@id"] = match settings.publisher_uri.as_deref().and_then(web_uri) {
+        Some(uri) => uri.into(),
         None => "_:publisher".into(),
     };
+    let contributor = settings.contributor_id.as_deref().and_then(web_uri);
     let system_licence = map_licence(text(&input.system, "license"));
     let system_contact = contact(&input.system, system_name);
     let periodicity = id(&format!(
@@ -443,12 +497,12 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
             "dct:accrualPeriodicity": periodicity.clone(),
             "dct:language": id(LANGUAGE_DEU),
             "dct:modified": date_time(
-                input.dumps.get(&Some(body.pk)).map(|d| d.built).unwrap_or_else(crate::time::now)
+                input.dumps.get(&Some(body.pk)).map_or(body.modified, |d| d.built)
             ),
             "dcat:distribution": distributions,
         });
-        if let Some(site) = text(f, "website") {
-            dataset["dcat:landingPage"] = id(site);
+        if let Some(site) = text(f, "website").and_then(web_uri) {
+            dataset["dcat:landingPage"] = id(&site);
         }
         if let Some(c) = contact(f, name).or_else(|| system_contact.clone()) {
             dataset["dcat:contactPoint"] = c;
@@ -465,7 +519,7 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
                 "dcat:endDate": typed(end.as_str(), "xsd:date"),
             });
         }
-        if let Some(c) = &settings.contributor_id {
+        if let Some(c) = &contributor {
             dataset["dcatde:contributorID"] = id(c);
         }
         datasets.push(id(&dataset_id));
@@ -486,9 +540,7 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
         "dct:accrualPeriodicity": periodicity,
         "dct:language": id(LANGUAGE_DEU),
         "dct:hasPart": datasets.clone(),
-        "dct:modified": date_time(
-            input.dumps.get(&None).map(|d| d.built).unwrap_or_else(crate::time::now)
-        ),
+        "dct:modified": date_time(input.dumps.get(&None).map_or(input.modified, |d| d.built)),
     });
     let attribution = system_licence
         .attribution
@@ -515,7 +567,7 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
     if let Some(c) = &system_contact {
         all["dcat:contactPoint"] = c.clone();
     }
-    if let Some(c) = &settings.contributor_id {
+    if let Some(c) = &contributor {
         all["dcatde:contributorID"] = id(c);
     }
     datasets.push(id(&all_id));
@@ -547,14 +599,16 @@ pub fn catalog(urls: &Urls, settings: &DcatSettings, input: &CatalogInput) -> Va
         "dct:publisher": publisher,
         "dct:language": id(LANGUAGE_DEU),
         "dct:license": id(system_licence.uri),
-        "dct:modified": date_time(crate::time::now()),
+        "dct:modified": date_time(
+            input.dumps.values().map(|d| d.built).fold(input.modified, i64::max)
+        ),
         "dcat:dataset": datasets,
         "dcat:service": [id(&service_id)],
     });
-    if let Some(site) = text(&input.system, "website") {
-        catalog["foaf:homepage"] = id(site);
+    if let Some(site) = text(&input.system, "website").and_then(web_uri) {
+        catalog["foaf:homepage"] = id(&site);
     }
-    if let Some(c) = &settings.contributor_id {
+    if let Some(c) = &contributor {
         catalog["dcatde:contributorID"] = id(c);
     }
     graph.insert(0, catalog);
@@ -675,6 +729,32 @@ mod tests {
             let l = map_licence(given);
             assert_eq!(l.uri, format!("{LICENCE_PREFIX}{code}"), "{given:?}");
             assert_eq!(l.attribution, attribution, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn uris_from_the_data_are_absolute_and_clean() {
+        assert_eq!(web_uri("www.stadt.example"), None);
+        assert_eq!(web_uri("ftp://stadt.example/"), None);
+        assert_eq!(
+            web_uri("https://stadt.example/rat haus").as_deref(),
+            Some("https://stadt.example/rat%20haus")
+        );
+        assert_eq!(
+            mailto("mailto:rat@stadt.example").as_deref(),
+            Some("mailto:rat@stadt.example")
+        );
+        assert_eq!(
+            mailto("rat@stadt.example").as_deref(),
+            Some("mailto:rat@stadt.example")
+        );
+        for bad in [
+            "rat at stadt",
+            "rat @stadt.example",
+            "<rat@stadt.example>",
+            "@stadt",
+        ] {
+            assert_eq!(mailto(bad), None, "{bad}");
         }
     }
 

@@ -274,6 +274,15 @@ impl Dumps {
             .cloned()
     }
 
+    /// The latest dumps, all of one build, by Body pk (None: the whole
+    /// store).
+    pub fn all(&self) -> HashMap<Option<i64>, DumpFile> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The revision the latest dumps show, if any were built.
     pub fn revision(&self) -> Option<i64> {
         self.get(None).map(|d| d.revision)

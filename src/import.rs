@@ -264,8 +264,10 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
                     &mut report,
                     &mut progress,
                 )?;
-                // A dump of a server of this kind: the next run follows
+                // A dump of a server of this kind: one consistent snapshot
+                // (so its sightings are ordered), and the next run follows
                 // its feed from the dump's revision.
+                stage.ordered = header.is_some();
                 feed_reached = header.map(|h| (h.changes, h.revision));
                 // A dump is read whole: every kind it lacks has vanished.
                 all_kinds

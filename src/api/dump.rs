@@ -3,17 +3,21 @@
 //! SHA-256, `Repr-Digest` (RFC 9530), the revision it shows in
 //! `Dump-Revision`, and single-range requests so that a broken download
 //! resumes (`If-Range` with the ETag guards against a newer dump).
+//!
+//! The file is opened once at the start and streamed from that handle in
+//! chunks (`Body::file`), so the memory a download takes does not grow with
+//! the dump, and a newer dump renamed over the path meanwhile does not mix
+//! in. A dump is gzip already: it is sent as it is, never coded again.
 
 use super::error::ApiError;
 use super::files::{byte_headers, requested_range};
 use super::http_cache::Conditions;
 use super::{AppState, Body};
+use crate::dumps::{DumpFile, Dumps};
 use crate::model::Kind;
 use crate::store::read;
-use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
-use std::io::{Read, Seek, SeekFrom};
 
 pub(super) async fn serve(
     state: &AppState,
@@ -30,7 +34,7 @@ pub(super) async fn serve(
             return Err(ApiError::not_found(url));
         }
     }
-    let Some(file) = dumps.get(body) else {
+    let Some((file, handle)) = open_latest(dumps, body).await? else {
         let e = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "Der Gesamtabzug wird gerade erstellt. Bitte später erneut versuchen.",
@@ -73,35 +77,50 @@ pub(super) async fn serve(
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v == etag);
     let (status, start, len) = requested_range(h, headers, file.size, if_range);
-    // The file is read as it was opened: a newer dump renamed over it
-    // meanwhile does not mix into this answer.
-    let path = file.path.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        let mut f = std::fs::File::open(&path)?;
-        f.seek(SeekFrom::Start(start))?;
-        let mut out = vec![0; len as usize];
-        f.read_exact(&mut out)?;
-        Ok(out)
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Der Gesamtabzug ist nicht lesbar.",
-            e.to_string(),
-        )
-    })?
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Der Gesamtabzug wird gerade erneuert. Bitte erneut versuchen.",
-            format!("{}: {e}", file.path.display()),
-        )
-    })?;
-    h.insert(header::CONTENT_LENGTH, value(&bytes.len().to_string()));
+    h.insert(header::CONTENT_LENGTH, value(&len.to_string()));
     *response.status_mut() = status;
-    *response.body_mut() = Body::new(Bytes::from(bytes));
+    *response.body_mut() = Body::file(handle, start, len);
     Ok(response)
+}
+
+/// The latest dump and its file, opened. A dump renamed over the path
+/// between looking it up and opening it shows as a length other than the
+/// one looked up; then both are done again.
+async fn open_latest(
+    dumps: &Dumps,
+    body: Option<i64>,
+) -> Result<Option<(DumpFile, std::fs::File)>, ApiError> {
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let Some(file) = dumps.get(body) else {
+            return Ok(None);
+        };
+        let path = file.path.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let handle = std::fs::File::open(&path)?;
+            let length = handle.metadata()?.len();
+            Ok::<_, std::io::Error>((handle, length))
+        })
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|opened| opened);
+        match opened {
+            Ok((handle, length)) if length == file.size => return Ok(Some((file, handle))),
+            Ok((_, length)) => {
+                last_error = format!(
+                    "{}: {length} bytes, not {} (replaced meanwhile)",
+                    file.path.display(),
+                    file.size
+                )
+            }
+            Err(e) => last_error = format!("{}: {e}", file.path.display()),
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Der Gesamtabzug wird gerade erneuert. Bitte erneut versuchen.",
+        last_error,
+    ))
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {

@@ -61,9 +61,7 @@ fn every_planted_fault_is_caught() {
         format!("/consultation/{pk}")
     };
     let fault: Fault = Arc::new(
-        move |path: &str,
-              query: &str,
-              answer: &mut hyper::Response<http_body_util::Full<bytes::Bytes>>| {
+        move |path: &str, query: &str, answer: &mut crate::fixtures::Answer| {
             let plain_page = query.is_empty();
             let second_page = query.starts_with("after=");
             if path.ends_with("/body/3/paper") && plain_page {

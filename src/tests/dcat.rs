@@ -3,6 +3,7 @@
 //! URL of ours in it resolving.
 
 use crate::support::*;
+use hyper::Method;
 use oparl::api::{self, AppState};
 use oparl::dumps::Dumps;
 use oparl::urls::Urls;
@@ -266,5 +267,239 @@ fn licences_map_to_the_dcat_ap_de_vocabulary_with_attribution_where_demanded() {
                 }
             }
         }
+    });
+}
+
+#[test]
+fn the_catalogue_is_negotiated_between_json_ld_and_turtle() {
+    each_backend(true, |app| async move {
+        let label = app.label();
+        let url = format!("{BASE}/dcat");
+        let pk = app
+            .walk(&format!("{BASE}/body"))
+            .await
+            .into_iter()
+            .find(|b| b["name"] == "Stadt Lindenbrück")
+            .map(|b| pk_of(b["id"].as_str().unwrap()))
+            .unwrap();
+        // A name with every character Turtle must escape, and some it must not.
+        let name = "Rat \"Nord\" \\ Süd\nzweite Zeile\tß";
+        set_fields(&app, pk, &[("name", Some(name))]);
+
+        let default = app.get(&url).await;
+        assert_eq!(default.status, 200, "[{label}]");
+        assert_eq!(
+            default.header("content-type"),
+            Some("application/ld+json; charset=utf-8")
+        );
+        assert_eq!(default.header("vary"), Some("Accept"), "[{label}]");
+        let doc = default.json();
+        let dataset = node(&doc, &format!("{BASE}/dcat#body-{pk}"));
+        assert_eq!(
+            dataset["dct:title"]["@value"],
+            format!("Ratsinformationen: {name}")
+        );
+
+        let turtle = app
+            .request(Method::GET, &url, &[("accept", "text/turtle")])
+            .await;
+        assert_eq!(turtle.status, 200, "[{label}]");
+        assert_eq!(
+            turtle.header("content-type"),
+            Some("text/turtle; charset=utf-8")
+        );
+        assert_eq!(turtle.header("vary"), Some("Accept"), "[{label}]");
+        let text = std::str::from_utf8(&turtle.body).expect("Turtle is UTF-8");
+        assert!(text.starts_with("@prefix dcat: <http://www.w3.org/ns/dcat#> .\n"));
+        assert!(
+            text.contains(&format!(
+                "<{BASE}/dcat#body-{pk}>\n    a dcat:Dataset ;\n    dct:title \
+                 \"Ratsinformationen: Rat \\\"Nord\\\" \\\\ Süd\\nzweite Zeile\\tß\"@de ;\n"
+            )),
+            "[{label}] {text}"
+        );
+        // The same nodes as the JSON-LD: every node with an IRI is a
+        // subject of a block of its own.
+        let graph = doc["@graph"].as_array().unwrap();
+        for n in graph {
+            let id = n["@id"].as_str().unwrap();
+            assert!(
+                text.contains(&format!("\n<{id}>\n    a ")),
+                "[{label}] {id}"
+            );
+        }
+        let datasets = text.matches("    a dcat:Dataset ;").count();
+        assert_eq!(datasets, nodes(&doc, "dcat:Dataset").len(), "[{label}]");
+
+        // Preferences with qualities, and the browser's Accept.
+        for (accept, expected) in [
+            ("application/ld+json;q=0.5, text/turtle", "text/turtle"),
+            ("text/turtle;q=0.5, application/json", "application/ld+json"),
+            ("text/*", "text/turtle"),
+            (
+                "text/html,application/xhtml+xml,*/*;q=0.8",
+                "application/ld+json",
+            ),
+        ] {
+            let answer = app.request(Method::GET, &url, &[("accept", accept)]).await;
+            assert_eq!(answer.status, 200, "[{label}] {accept}");
+            assert!(
+                answer.header("content-type").unwrap().starts_with(expected),
+                "[{label}] {accept}"
+            );
+        }
+        // HEAD: the headers of GET, no body.
+        let head = app
+            .request(Method::HEAD, &url, &[("accept", "text/turtle")])
+            .await;
+        assert_eq!(head.status, 200, "[{label}]");
+        assert!(head.body.is_empty());
+        assert_eq!(
+            head.header("content-length"),
+            Some(turtle.body.len().to_string().as_str())
+        );
+
+        // Nothing we can serve: 406 with the Error object.
+        for accept in ["text/html", "application/rdf+xml", "text/turtle;q=0"] {
+            let refused = app.request(Method::GET, &url, &[("accept", accept)]).await;
+            assert_eq!(refused.status, 406, "[{label}] {accept}");
+            let error = refused.json();
+            assert_eq!(error["type"], "https://schema.oparl.org/1.1/Error");
+            assert!(error["debug"].as_str().unwrap().contains(accept));
+        }
+    });
+}
+
+#[test]
+fn the_catalogue_is_kept_under_an_etag_of_the_store_revision_the_dumps_and_the_representation() {
+    each_backend(true, |app| async move {
+        let label = app.label();
+        let dir = std::env::temp_dir().join(format!(
+            "oparl-dcat-etag-{}-{label}-{}",
+            std::process::id(),
+            oparl::time::now()
+        ));
+        let dumps = Arc::new(Dumps::new(&dir).unwrap());
+        let urls = Urls::new(BASE).unwrap();
+        dumps.build(app.store.db(), &urls).unwrap();
+        let app = TestApp {
+            state: Arc::new(
+                AppState::new(
+                    app.store.db().clone(),
+                    urls.clone(),
+                    api::DEFAULT_CACHE_BYTES,
+                )
+                .with_dumps(Arc::clone(&dumps)),
+            ),
+            store: app.store,
+        };
+        let url = format!("{BASE}/dcat");
+        const TURTLE: &[(&str, &str)] = &[("accept", "text/turtle")];
+        let get = |headers: &'static [(&'static str, &'static str)]| {
+            let (app, url) = (&app, &url);
+            async move { app.request(Method::GET, url, headers).await }
+        };
+        let etag_of = |a: &Answer| a.header("etag").expect("an ETag").to_string();
+
+        let first = get(&[]).await;
+        assert_eq!(first.status, 200, "[{label}]");
+        assert_eq!(first.header("cache-control"), Some("no-cache"));
+        let json_tag = etag_of(&first);
+        let ttl = get(TURTLE).await;
+        let ttl_tag = etag_of(&ttl);
+        assert_ne!(
+            json_tag, ttl_tag,
+            "[{label}] each representation its own tag"
+        );
+
+        // Nothing changed: the same tag, the same bytes, and 304 when asked.
+        let again = get(&[]).await;
+        assert_eq!(etag_of(&again), json_tag, "[{label}]");
+        assert_eq!(again.body, first.body, "[{label}]");
+        assert_eq!(etag_of(&get(TURTLE).await), ttl_tag, "[{label}]");
+        let revalidate = |tag: String, accept: &'static str| {
+            let (app, url) = (&app, &url);
+            async move {
+                app.request(
+                    Method::GET,
+                    url,
+                    &[("if-none-match", &tag), ("accept", accept)],
+                )
+                .await
+            }
+        };
+        let fresh = revalidate(json_tag.clone(), "application/ld+json").await;
+        assert_eq!(fresh.status, 304, "[{label}]");
+        assert!(fresh.body.is_empty());
+        assert_eq!(etag_of(&fresh), json_tag);
+        assert_eq!(fresh.header("vary"), Some("Accept"));
+        assert_eq!(fresh.header("cache-control"), Some("no-cache"));
+        assert_eq!(
+            revalidate(ttl_tag.clone(), "text/turtle").await.status,
+            304,
+            "[{label}]"
+        );
+        // The JSON-LD's tag does not validate the Turtle.
+        assert_eq!(
+            revalidate(json_tag.clone(), "text/turtle").await.status,
+            200,
+            "[{label}]"
+        );
+
+        // A write: new tags, and the catalogue shows it.
+        let city = app
+            .walk(&format!("{BASE}/body"))
+            .await
+            .into_iter()
+            .find(|b| b["name"] == "Stadt Lindenbrück")
+            .unwrap();
+        let pk = pk_of(city["id"].as_str().unwrap());
+        set_fields(&app, pk, &[("name", Some("Stadt Lindenbrück-Süd"))]);
+        let written = revalidate(json_tag.clone(), "application/ld+json").await;
+        assert_eq!(written.status, 200, "[{label}] a write changes the tag");
+        let written_tag = etag_of(&written);
+        assert_ne!(written_tag, json_tag);
+        let doc = written.json();
+        assert_eq!(
+            node(&doc, &format!("{BASE}/dcat#body-{pk}"))["dct:title"]["@value"],
+            "Ratsinformationen: Stadt Lindenbrück-Süd",
+            "[{label}]"
+        );
+        let written_ttl = revalidate(ttl_tag.clone(), "text/turtle").await;
+        assert_eq!(written_ttl.status, 200, "[{label}]");
+        assert_ne!(etag_of(&written_ttl), ttl_tag);
+        assert!(std::str::from_utf8(&written_ttl.body)
+            .unwrap()
+            .contains("Stadt Lindenbrück-Süd"));
+
+        // A new dump (of the same store revision): new tags, and the
+        // catalogue names the new file's checksum.
+        assert_eq!(get(&[]).await.header("etag"), Some(written_tag.as_str()));
+        let before = dumps.get(None).unwrap();
+        dumps.build(app.store.db(), &urls).unwrap();
+        let after = dumps.get(None).unwrap();
+        assert_ne!(before.revision, after.revision, "[{label}]");
+        let rebuilt = revalidate(written_tag.clone(), "application/ld+json").await;
+        assert_eq!(rebuilt.status, 200, "[{label}] a new dump changes the tag");
+        assert_ne!(etag_of(&rebuilt), written_tag);
+        let doc = rebuilt.json();
+        let all_dump = node(&doc, &format!("{BASE}/dcat#all"))["dcat:distribution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["@id"] == format!("{BASE}/dcat#all-dump"))
+            .unwrap();
+        assert_eq!(
+            all_dump["spdx:checksum"]["spdx:checksumValue"]["@value"], after.sha256,
+            "[{label}]"
+        );
+        assert_eq!(
+            revalidate(etag_of(&rebuilt), "application/ld+json")
+                .await
+                .status,
+            304,
+            "[{label}]"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     });
 }

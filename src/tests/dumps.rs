@@ -222,3 +222,153 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+/// Decode standard base64 with padding (RFC 4648 §4).
+fn unbase64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {text}"),
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes().filter(|c| *c != b'=') {
+        acc = acc << 6 | u32::from(value(c));
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_dump_streams_in_range_pieces_that_add_up_to_it_and_keeps_its_file_when_replaced() {
+    use http_body_util::BodyExt;
+    each_backend(true, |app| async move {
+        let label = app.label();
+        let dir = std::env::temp_dir().join(format!(
+            "oparl-dump-ranges-{}-{label}-{}",
+            std::process::id(),
+            oparl::time::now()
+        ));
+        let dumps = Arc::new(Dumps::new(&dir).unwrap());
+        let urls = Urls::new(BASE).unwrap();
+        dumps.build(app.store.db(), &urls).unwrap();
+        let state = Arc::new(
+            AppState::new(
+                app.store.db().clone(),
+                urls.clone(),
+                api::DEFAULT_CACHE_BYTES,
+            )
+            .with_dumps(Arc::clone(&dumps)),
+        );
+        let url = format!("{BASE}/dump");
+        let file = dumps.get(None).unwrap();
+        // Larger than a chunk, so that the answer comes in several.
+        assert!(
+            file.size > 2 * api::body::CHUNK as u64,
+            "[{label}] {}",
+            file.size
+        );
+
+        // The whole file, asking for gzip: sent as it is, not coded again.
+        let whole = ask(
+            &state,
+            Method::GET,
+            &url,
+            &[("accept-encoding", "gzip, br")],
+        )
+        .await;
+        assert_eq!(whole.status, 200, "[{label}]");
+        assert_eq!(whole.header("content-encoding"), None, "[{label}]");
+        assert_eq!(whole.header("content-type"), Some("application/gzip"));
+        assert_eq!(whole.body.len() as u64, file.size, "[{label}]");
+        let digest = whole
+            .header("repr-digest")
+            .and_then(|d| d.strip_prefix("sha-256=:"))
+            .and_then(|d| d.strip_suffix(':'))
+            .map(unbase64)
+            .expect("Repr-Digest: sha-256=:...:");
+        assert_eq!(&Sha256::digest(&whole.body)[..], &digest[..], "[{label}]");
+
+        // In pieces that do not line up with the chunks, the last one open.
+        let etag = whole.header("etag").unwrap().to_string();
+        let cuts = [0, 1, 1000, api::body::CHUNK as u64 + 7, file.size / 2 + 3];
+        let mut joined = Vec::new();
+        for (i, start) in cuts.iter().enumerate() {
+            let range = match cuts.get(i + 1) {
+                Some(next) => format!("bytes={start}-{}", next - 1),
+                None => format!("bytes={start}-"),
+            };
+            let piece = ask(
+                &state,
+                Method::GET,
+                &url,
+                &[("range", &range), ("if-range", &etag)],
+            )
+            .await;
+            assert_eq!(piece.status, 206, "[{label}] {range}");
+            let end = cuts.get(i + 1).copied().unwrap_or(file.size);
+            assert_eq!(
+                piece.header("content-length"),
+                Some((end - start).to_string().as_str()),
+                "[{label}] {range}"
+            );
+            assert_eq!(
+                piece.header("content-range"),
+                Some(format!("bytes {start}-{}/{}", end - 1, file.size).as_str())
+            );
+            joined.extend_from_slice(&piece.body);
+        }
+        assert_eq!(joined.len(), whole.body.len(), "[{label}]");
+        assert!(
+            joined == whole.body,
+            "[{label}] the pieces add up to the file"
+        );
+        assert_eq!(&Sha256::digest(&joined)[..], &digest[..], "[{label}]");
+
+        // HEAD: the length, no body.
+        let head = ask(&state, Method::HEAD, &url, &[]).await;
+        assert_eq!(head.status, 200, "[{label}]");
+        assert_eq!(
+            head.header("content-length"),
+            Some(file.size.to_string().as_str())
+        );
+        assert!(head.body.is_empty());
+
+        // A download under way when a newer dump replaces the file sends
+        // the file it started with.
+        let started = api::handle(
+            Arc::clone(&state),
+            hyper::Request::get("/oparl/v1.1/dump").body(()).unwrap(),
+        )
+        .await;
+        assert_eq!(started.status(), 200, "[{label}]");
+        let papers = live_papers(&app);
+        rename(
+            &app,
+            papers[0].0,
+            "Nach dem Start des Downloads",
+            oparl::time::now(),
+        );
+        dumps.build(app.store.db(), &urls).unwrap();
+        let newer = dumps.get(None).unwrap();
+        assert_ne!(newer.sha256, file.sha256, "[{label}]");
+        assert_eq!(newer.path, file.path, "[{label}] the same path, a new file");
+        let sent = started.into_body().collect().await.unwrap().to_bytes();
+        assert!(sent == whole.body, "[{label}] the old file, whole");
+        // And the next download is the new one.
+        let next = ask(&state, Method::GET, &url, &[]).await;
+        let hex: String = Sha256::digest(&next.body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, newer.sha256, "[{label}]");
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}

@@ -3,8 +3,6 @@
 //! of a real vendor's OParl 1.0 endpoint served as that endpoint served it.
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Body as _;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use oparl::api::{self, AppState};
@@ -19,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
-type Answer = Response<Full<Bytes>>;
+/// An answer of a test server.
+pub type Answer = Response<api::Body>;
 /// Rewrites an answer of `serve_api`: (path, query, answer).
 pub type Fault = Arc<dyn Fn(&str, &str, &mut Answer) + Send + Sync>;
 type Handler = Arc<
@@ -52,6 +51,8 @@ pub async fn serve_api(state: &AppState, fault: Option<Fault>) -> String {
         Box::pin(async move {
             let path = req.uri().path().to_string();
             let query = req.uri().query().unwrap_or("").to_string();
+            // Faults edit answers held in memory (edit_json); a dump's
+            // streamed body passes through untouched.
             let mut answer = api::handle(state, req).await;
             if let Some(fault) = fault {
                 fault(&path, &query, &mut answer);
@@ -69,7 +70,7 @@ pub async fn serve_api(state: &AppState, fault: Option<Fault>) -> String {
 pub async fn serve_fixed(status: u16, content_type: &'static str, body: Vec<u8>) -> String {
     let body = Bytes::from(body);
     let handler: Handler = Arc::new(move |_req: Request<hyper::body::Incoming>| {
-        let mut r = Response::new(Full::new(body.clone()));
+        let mut r = Response::new(api::Body::new(body.clone()));
         *r.status_mut() = StatusCode::from_u16(status).unwrap();
         r.headers_mut()
             .insert("content-type", content_type.parse().unwrap());
@@ -124,7 +125,7 @@ pub fn edit_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
     let body = std::mem::take(answer.body_mut());
     let bytes = futures_now(body);
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
-        *answer.body_mut() = Full::new(bytes);
+        *answer.body_mut() = api::Body::new(bytes);
         return;
     };
     edit(&mut value);
@@ -132,18 +133,28 @@ pub fn edit_json(answer: &mut Answer, edit: impl FnOnce(&mut Value)) {
     answer
         .headers_mut()
         .insert(hyper::header::CONTENT_LENGTH, bytes.len().into());
-    *answer.body_mut() = Full::new(bytes);
+    *answer.body_mut() = api::Body::new(bytes);
 }
 
-/// A Full body is ready at once; take its bytes without awaiting.
-fn futures_now(body: Full<Bytes>) -> Bytes {
+/// A body held in memory is ready at once; take its bytes without awaiting.
+fn futures_now<B>(body: B) -> Bytes
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
     let mut body = std::pin::pin!(body);
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
     let mut out = Vec::new();
-    while let std::task::Poll::Ready(Some(Ok(frame))) = body.as_mut().poll_frame(&mut cx) {
-        if let Ok(data) = frame.into_data() {
-            out.extend_from_slice(&data);
+    loop {
+        match body.as_mut().poll_frame(&mut cx) {
+            std::task::Poll::Ready(Some(frame)) => {
+                if let Ok(data) = frame.expect("a body in memory").into_data() {
+                    out.extend_from_slice(&data);
+                }
+            }
+            std::task::Poll::Ready(None) => break,
+            std::task::Poll::Pending => panic!("a body that is not in memory"),
         }
     }
     Bytes::from(out)
@@ -269,7 +280,7 @@ pub async fn serve_huertgenwald() -> String {
         Box::pin(async move {
             match found {
                 Some(body) => {
-                    let mut r = Response::new(Full::new(body));
+                    let mut r = Response::new(api::Body::new(body));
                     r.headers_mut()
                         .insert("content-type", "application/json".parse().unwrap());
                     // Not known from the crawl; assumed present so the report
@@ -279,7 +290,7 @@ pub async fn serve_huertgenwald() -> String {
                     r
                 }
                 None => {
-                    let mut r = Response::new(Full::new(Bytes::from_static(
+                    let mut r = Response::new(api::Body::new(Bytes::from_static(
                         b"<html><body>Seite nicht gefunden</body></html>",
                     )));
                     *r.status_mut() = StatusCode::NOT_FOUND;

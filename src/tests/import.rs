@@ -565,9 +565,7 @@ fn bad_sources_fail_clearly_and_change_nothing() {
     }
 }
 
-type Fault = std::sync::Arc<
-    dyn Fn(&str, &str, &mut hyper::Response<http_body_util::Full<bytes::Bytes>>) + Send + Sync,
->;
+type Fault = std::sync::Arc<dyn Fn(&str, &str, &mut crate::fixtures::Answer) + Send + Sync>;
 
 #[test]
 fn a_flaky_endpoint_is_retried_loops_are_caught_and_full_runs_find_vanished_objects() {
@@ -663,14 +661,15 @@ fn file_bytes_are_downloaded_and_checked() {
             .unwrap()
             .unwrap()
             .len();
-        let fault: Fault =
-            Arc::new(move |path, _query, answer| {
-                if path.ends_with(&format!("/file/{corrupt}/download")) {
-                    *answer = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(
-                        vec![b'x'; length],
-                    )));
-                }
-            });
+        let fault: Fault = Arc::new(move |path, _query, answer| {
+            if path.ends_with(&format!("/file/{corrupt}/download")) {
+                *answer =
+                    hyper::Response::new(oparl::api::Body::new(bytes::Bytes::from(vec![
+                        b'x';
+                        length
+                    ])));
+            }
+        });
         rt.block_on(async {
             let a_base = serve_api(&a.state, Some(fault)).await;
             let mut opts = options(&a_base);
