@@ -1,6 +1,7 @@
 //! The HTTP API: takes a request, answers it. Routing is in `route`, query
-//! parsing in `query`, the Error object in `error`, File bytes in `files`,
-//! the body type of every answer in `body`.
+//! parsing in `query`, the full-text search in `search`, the Error object
+//! in `error`, File bytes in `files`, the body type of every answer in
+//! `body`.
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
@@ -14,6 +15,7 @@ pub mod files;
 pub mod http_cache;
 pub mod query;
 pub mod route;
+pub mod search;
 
 use crate::db::{AnyConnection, Db};
 use crate::model::{Kind, ListKind};
@@ -231,6 +233,13 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         }
         Route::Dump(body) => return dump::serve(state, body, req.headers()).await,
         Route::Dcat => return dcat::serve(state, req.headers()).await,
+        Route::Search => {
+            let q = search::SearchQuery::parse(query.as_deref())?;
+            run(&state.db, move |conn| {
+                search::page(conn, &st, &q, &conditions)
+            })
+            .await?
+        }
         Route::Changes => {
             let q = changes::ChangesQuery::parse(query.as_deref())?;
             run(&state.db, move |conn| {

@@ -555,7 +555,9 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, DbError> {
             .map(|v| v.len()),
         AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    applied.map_err(|e| DbError::Migration(e.to_string()))
+    let applied = applied.map_err(|e| DbError::Migration(e.to_string()))?;
+    crate::search::index::catch_up(conn)?;
+    Ok(applied)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! - `server`: the accept loop, request logging, graceful shutdown;
 //! - `api`: routing, query parameters, list pages, errors, File bytes;
 //! - `render`: stored rows to OParl JSON (standalone, embedded, tombstone);
+//! - `search`: the full-text index, its upkeep, the query language;
 //! - `store`: the queries of the read path and every write with its rules;
 //! - `db`: the connection over SQLite or PostgreSQL, pool and migrations;
 //! - `model`: the twelve kinds and all their relations, as data;
@@ -27,6 +28,7 @@ pub mod export;
 pub mod import;
 pub mod model;
 pub mod render;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod text;

@@ -121,6 +121,9 @@ pub const OPARL_VERSION: &str = "https://schema.oparl.org/1.1/";
 pub const VENDOR_PREFIX: &str = "server:";
 /// `server:changes`: on the System and each Body, the URL of the change feed.
 pub const CHANGES_PROPERTY: &str = "server:changes";
+/// `server:search`: on the System and each Body, the URL of the full-text
+/// search (see `api::search`).
+pub const SEARCH_PROPERTY: &str = "server:search";
 /// `server:body`: on each entry of the change feed and each line of a dump,
 /// the Body the object belongs to.
 pub const BODY_PROPERTY: &str = "server:body";

@@ -378,6 +378,11 @@ impl Renderer<'_> {
                     model::CHANGES_PROPERTY,
                     &self.urls.changes_of(Some(row.pk)),
                 );
+                url_member(
+                    out,
+                    model::SEARCH_PROPERTY,
+                    &self.urls.search_of(Some(row.pk)),
+                );
                 if let Some(dump) = self.urls.advertised_dump(Some(row.pk)) {
                     url_member(out, model::DUMP_PROPERTY, &dump);
                 }
@@ -398,6 +403,7 @@ impl Renderer<'_> {
                 url_member(out, "oparlVersion", model::OPARL_VERSION);
                 url_member(out, "body", &self.urls.list(ListKind::Bodies, 0));
                 url_member(out, model::CHANGES_PROPERTY, &self.urls.changes());
+                url_member(out, model::SEARCH_PROPERTY, &self.urls.search());
                 if let Some(dump) = self.urls.advertised_dump(None) {
                     url_member(out, model::DUMP_PROPERTY, &dump);
                 }

@@ -100,6 +100,20 @@ impl Urls {
         }
     }
 
+    /// The full-text search (this server's extension; see `api::search`).
+    pub fn search(&self) -> String {
+        format!("{}/search", self.base)
+    }
+
+    /// Where the search of one Body starts: its URL with `body` and no
+    /// query (the client adds `q`).
+    pub fn search_of(&self, body: Option<i64>) -> String {
+        match body {
+            Some(pk) => format!("{}/search?body={pk}", self.base),
+            None => self.search(),
+        }
+    }
+
     /// The DCAT-AP.de catalogue (this server's extension; see `api::dcat`).
     pub fn dcat(&self) -> String {
         format!("{}/dcat", self.base)

@@ -17,6 +17,8 @@ pub enum Route {
     FileContent(i64, Disposition),
     /// The change feed.
     Changes,
+    /// The full-text search.
+    Search,
     /// The bulk dump of a Body, or of the whole store.
     Dump(Option<i64>),
     /// The DCAT-AP.de catalogue.
@@ -52,6 +54,7 @@ impl Route {
             Route::FileContent(pk, Disposition::Access) => urls.file_access(pk),
             Route::FileContent(pk, Disposition::Download) => urls.file_download(pk),
             Route::Changes => urls.changes(),
+            Route::Search => urls.search(),
             Route::Dump(body) => urls.dump(body),
             Route::Dcat => urls.dcat(),
         }
@@ -89,6 +92,7 @@ fn parse_segments(segments: &[&str]) -> Option<Route> {
         [] => Route::System,
         ["body"] => Route::List(ListKind::Bodies, 0),
         ["changes"] => Route::Changes,
+        ["search"] => Route::Search,
         ["dump"] => Route::Dump(None),
         ["dcat"] => Route::Dcat,
         ["body", id, "dump"] => Route::Dump(Some(number(id)?)),
@@ -153,6 +157,7 @@ mod tests {
         routes.push(Route::FileContent(9, Disposition::Access));
         routes.push(Route::FileContent(9, Disposition::Download));
         routes.push(Route::Changes);
+        routes.push(Route::Search);
         routes.push(Route::Dump(None));
         routes.push(Route::Dump(Some(4)));
         routes.push(Route::Dcat);

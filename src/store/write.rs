@@ -20,6 +20,9 @@
 //!   children that exist only inside it;
 //! - stored values are normalised ([`Fields`]) on every path.
 //!
+//! - the full-text index follows every change in its transaction
+//!   (`search::index::refresh` over what the change stamped);
+//!
 //! Functions take the time to stamp explicitly so callers (and tests)
 //! control it; an import stamps the source's times.
 
@@ -48,7 +51,11 @@ pub fn change<T>(
             .set(store_revision::value.eq(store_revision::value + 1))
             .execute(conn)?;
         let revision = read::revision(conn)?;
-        f(&mut Change { conn, revision })
+        let out = f(&mut Change { conn, revision })?;
+        // Last: the full-text index of everything this change stamped,
+        // in the same transaction (see `search::index`).
+        crate::search::index::refresh(conn, revision)?;
+        Ok(out)
     })
 }
 
@@ -190,6 +197,14 @@ impl Change<'_> {
     /// links and File bytes are written only through the methods below.
     pub fn conn(&mut self) -> &mut AnyConnection {
         self.conn
+    }
+
+    /// Index every stored object anew and clear the mark the migration
+    /// that made the index left (see `search::index::catch_up`).
+    pub fn rebuild_search_index(&mut self) -> Result<(), DbError> {
+        crate::search::index::rebuild(self.conn)?;
+        crate::search::sql::execute(self.conn, "DELETE FROM search_pending", vec![])?;
+        Ok(())
     }
 
     /// Reserve `n` consecutive pks for new objects; returns the first.

@@ -98,11 +98,14 @@ fn translate(value: &mut Value, b_base: &str, a_base: &str, b_to_a: &HashMap<i64
             let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
             *s = match segments.as_slice() {
                 [""] => a_base.to_string(),
-                ["changes"] => format!("{a_base}/changes"),
-                [feed] if feed.starts_with("changes?body=") => {
-                    let pk: i64 = feed["changes?body=".len()..].parse().unwrap();
-                    let a_body = b_to_a[&pk].rsplit('/').next().unwrap();
-                    format!("{a_base}/changes?body={a_body}")
+                [service @ ("changes" | "search")] => format!("{a_base}/{service}"),
+                [of_body] if of_body.contains("?body=") => {
+                    let (service, pk) = of_body.split_once("?body=").unwrap();
+                    let a_body = b_to_a[&pk.parse::<i64>().unwrap()]
+                        .rsplit('/')
+                        .next()
+                        .unwrap();
+                    format!("{a_base}/{service}?body={a_body}")
                 }
                 [_, pk, tail @ ..] => {
                     let a = &b_to_a[&pk.parse::<i64>().unwrap()];

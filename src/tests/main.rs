@@ -21,6 +21,7 @@ mod lists;
 mod mirror;
 mod mirror_feed;
 mod objects;
+mod search;
 mod server;
 mod stored_data;
 mod walk;

@@ -54,10 +54,13 @@ fn by_source_id(app: &TestApp) -> BTreeMap<String, Value> {
                 let Some(rest) = s.strip_prefix(BASE) else {
                     return;
                 };
-                // A Body's change feed names the Body in its query.
-                if let Some(pk) = rest.strip_prefix("/changes?body=") {
+                // A Body's change feed and search name the Body in their
+                // query.
+                if let Some((service, pk)) =
+                    rest.strip_prefix('/').and_then(|r| r.split_once("?body="))
+                {
                     if let Some(sid) = pk.parse().ok().and_then(|pk: i64| sids.get(&pk)) {
-                        *s = format!("changes of source:{sid}");
+                        *s = format!("{service} of source:{sid}");
                     }
                     return;
                 }

@@ -1,0 +1,3 @@
+DROP TABLE search_pending;
+DROP TABLE search_text;
+DROP TABLE search_doc;
