@@ -663,8 +663,7 @@ fn file_bytes_are_downloaded_and_checked() {
             .len();
         let fault: Fault = Arc::new(move |path, _query, answer| {
             if path.ends_with(&format!("/file/{corrupt}/download")) {
-                *answer =
-                    hyper::Response::new(oparl::api::Body::new(bytes::Bytes::from(vec![
+                *answer = hyper::Response::new(oparl::api::Body::new(bytes::Bytes::from(vec![
                         b'x';
                         length
                     ])));
