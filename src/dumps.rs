@@ -10,6 +10,8 @@
 //! A client loads the dump and continues with the change feed after the
 //! dump's revision: dump and feed together give an exact mirror.
 
+mod threaded;
+
 use crate::db::{AnyConnection, Db, DbError};
 use crate::model::Kind;
 use crate::render::{self, Options};
@@ -312,14 +314,34 @@ impl Dumps {
         built: i64,
     ) -> Result<(i64, Vec<DumpFile>), DumpError> {
         let bodies = read::body_pks(conn)?;
-        let mut outs = vec![create_file(&self.dir, None)?];
+        // Each file compresses on a thread of its own (gzip is most of
+        // the work) while this one reads and renders.
+        let threaded = |w: Lines<FileOut>| Lines {
+            out: threaded::Threaded::new(w.out),
+            body: w.body,
+            name: w.name,
+            objects: w.objects,
+        };
+        let mut outs = vec![threaded(create_file(&self.dir, None)?)];
         for body in bodies {
-            outs.push(create_file(&self.dir, Some(body))?);
+            outs.push(threaded(create_file(&self.dir, Some(body))?));
         }
         let revision = write_dumps(conn, urls, built, &mut outs)?;
         let files = outs
             .into_iter()
-            .map(|w| finish_file(w, &self.dir, revision, built))
+            .map(|w| {
+                let out = w
+                    .out
+                    .finish()
+                    .map_err(|e| DumpError::Io(w.name.clone(), e))?;
+                let w = Lines {
+                    out,
+                    body: w.body,
+                    name: w.name,
+                    objects: w.objects,
+                };
+                finish_file(w, &self.dir, revision, built)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((revision, files))
     }
