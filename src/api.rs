@@ -530,36 +530,54 @@ fn list_page(
     let Some(objects) = rendered(conn, state, &rows, q.omit_internal, rendering)? else {
         return Ok(None);
     };
-    let mut links = serde_json::Map::new();
-    links.insert(
-        "first".into(),
-        format!("{first}{}", q.to_query_string(None)).into(),
+    let links = page_links(
+        format!("{first}{}", q.to_query_string(None)),
+        this_page,
+        next,
     );
-    links.insert("self".into(), this_page.into());
-    if let Some(next) = next {
-        links.insert("next".into(), next.into());
-    }
     let tail = json!({ "pagination": { "elementsPerPage": size }, "links": links });
-    let tail = serde_json::to_vec(&tail).expect("a JSON value always serialises");
-    let mut body = BytesMut::with_capacity(
-        objects.iter().map(Bytes::len).sum::<usize>() + objects.len() + tail.len() + 16,
-    );
-    body.put_slice(b"{\"data\":[");
-    for (i, o) in objects.iter().enumerate() {
-        if i > 0 {
-            body.put_u8(b',');
-        }
-        body.put_slice(o);
-    }
-    body.put_slice(b"],");
-    body.put_slice(&tail[1..]);
-    let bytes = body.freeze();
+    let bytes = page_bytes(&objects, &tail);
     state.answers.put(key, bytes.clone());
     Ok(Some(Outcome::Body {
         bytes,
         etag,
         modified: None,
     }))
+}
+
+/// The `links` of a list page (OParl 1.1 §2.5 "Paginierung"): `first`,
+/// `self`, and `next` unless this is the last page.
+fn page_links(
+    first: String,
+    this_page: String,
+    next: Option<String>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut links = serde_json::Map::new();
+    links.insert("first".into(), first.into());
+    links.insert("self".into(), this_page.into());
+    if let Some(next) = next {
+        links.insert("next".into(), next.into());
+    }
+    links
+}
+
+/// A list page's bytes: `{"data":[...]` with each entry as it is (already
+/// JSON), then the members of `tail` (pagination, links, ...).
+fn page_bytes(entries: &[impl AsRef<[u8]>], tail: &serde_json::Value) -> Bytes {
+    let tail = serde_json::to_vec(tail).expect("a JSON value always serialises");
+    let mut body = BytesMut::with_capacity(
+        entries.iter().map(|e| e.as_ref().len() + 1).sum::<usize>() + tail.len() + 16,
+    );
+    body.put_slice(b"{\"data\":[");
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            body.put_u8(b',');
+        }
+        body.put_slice(entry.as_ref());
+    }
+    body.put_slice(b"],");
+    body.put_slice(&tail[1..]);
+    body.freeze()
 }
 
 /// Turn an outcome into the answer: 304, or the body in the coding the

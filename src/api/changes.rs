@@ -24,7 +24,6 @@ use crate::db::AnyConnection;
 use crate::model::{self, Kind};
 use crate::render;
 use crate::store::read::{self, ChangeFilter};
-use bytes::{BufMut, BytesMut};
 use serde_json::json;
 use url::form_urlencoded;
 
@@ -191,32 +190,20 @@ pub(super) fn page(
     }
     let objects = rendered(conn, state, &rows, false, Rendering::Full)?
         .expect("a full rendering always answers");
-    let mut links = serde_json::Map::new();
-    links.insert(
-        "first".into(),
-        format!("{feed}{}", q.to_query_string(None)).into(),
+    let links = super::page_links(
+        format!("{feed}{}", q.to_query_string(None)),
+        this_page,
+        next,
     );
-    links.insert("self".into(), this_page.into());
-    if let Some(next) = next {
-        links.insert("next".into(), next.into());
-    }
     let mut tail = json!({ "pagination": { "elementsPerPage": size }, "links": links });
     tail[model::REVISION_PROPERTY] = upto.into();
-    let tail = serde_json::to_vec(&tail).expect("a JSON value always serialises");
-    let mut body = BytesMut::with_capacity(
-        objects.iter().map(|o| o.len() + 32).sum::<usize>() + tail.len() + 16,
-    );
-    body.put_slice(b"{\"data\":[");
-    for (i, (object, head)) in objects.iter().zip(&rows).enumerate() {
-        if i > 0 {
-            body.put_u8(b',');
-        }
-        body.put_slice(&render::feed_entry(urls, object, head));
-    }
-    body.put_slice(b"],");
-    body.put_slice(&tail[1..]);
+    let entries: Vec<Vec<u8>> = objects
+        .iter()
+        .zip(&rows)
+        .map(|(object, head)| render::feed_entry(urls, object, head))
+        .collect();
     Ok(Outcome::Body {
-        bytes: body.freeze(),
+        bytes: super::page_bytes(&entries, &tail),
         etag,
         modified: None,
     })

@@ -25,7 +25,6 @@ use crate::search::query::Query;
 use crate::search::snippet;
 use crate::store::read;
 use crate::time::{format_datetime, parse_filter};
-use bytes::{BufMut, BytesMut};
 use serde_json::json;
 use std::collections::HashMap;
 use url::form_urlencoded;
@@ -319,42 +318,30 @@ pub(super) fn page(
         .expect("a full rendering always answers");
     let shown = q.query.as_ref().map(Query::shown).unwrap_or_default();
     let scores: HashMap<i64, f64> = hits.iter().map(|h| (h.pk, h.score)).collect();
-    let mut links = serde_json::Map::new();
-    links.insert(
-        "first".into(),
-        format!("{base}{}", q.to_query_string(None)).into(),
+    let links = super::page_links(
+        format!("{base}{}", q.to_query_string(None)),
+        this_page,
+        next,
     );
-    links.insert("self".into(), this_page.into());
-    if let Some(next) = next {
-        links.insert("next".into(), next.into());
-    }
     let tail = json!({
         "pagination": { "totalElements": total, "elementsPerPage": size },
         "links": links,
     });
-    let tail = serde_json::to_vec(&tail).expect("a JSON value always serialises");
-    let mut body = BytesMut::with_capacity(
-        objects.iter().map(|o| o.len() + 256).sum::<usize>() + tail.len() + 16,
-    );
-    body.put_slice(b"{\"data\":[");
-    for (i, (object, head)) in objects.iter().zip(&heads).enumerate() {
-        if i > 0 {
-            body.put_u8(b',');
-        }
-        let open = object.strip_suffix(b"}").unwrap_or(object);
-        body.put_slice(open);
-        let mut extra = serde_json::Map::new();
-        extra.insert(SCORE_PROPERTY.into(), json!(scores[&head.pk]));
-        if let Some(s) = docs.get(&head.pk).and_then(|d| snippet::snippet(d, &shown)) {
-            extra.insert(SNIPPET_PROPERTY.into(), s.into());
-        }
-        let extra = serde_json::to_vec(&extra).expect("a JSON value always serialises");
-        body.put_u8(b',');
-        body.put_slice(&extra[1..]);
-    }
-    body.put_slice(b"],");
-    body.put_slice(&tail[1..]);
-    let bytes = body.freeze();
+    let entries: Vec<Vec<u8>> = objects
+        .iter()
+        .zip(&heads)
+        .map(|(object, head)| {
+            let mut extra = serde_json::Map::new();
+            extra.insert(SCORE_PROPERTY.into(), json!(scores[&head.pk]));
+            if let Some(s) = docs.get(&head.pk).and_then(|d| snippet::snippet(d, &shown)) {
+                extra.insert(SNIPPET_PROPERTY.into(), s.into());
+            }
+            let extra = serde_json::to_vec(&extra).expect("a JSON value always serialises");
+            let open = object.strip_suffix(b"}").unwrap_or(object);
+            [open, b",", &extra[1..]].concat()
+        })
+        .collect();
+    let bytes = super::page_bytes(&entries, &tail);
     state.answers.put(key, bytes.clone());
     Ok(Outcome::Body {
         bytes,
