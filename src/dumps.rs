@@ -267,6 +267,11 @@ impl Dumps {
         })
     }
 
+    /// The folder the dumps are written to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The latest dump of a Body (or, with None, of the whole store).
     pub fn get(&self, body: Option<i64>) -> Option<DumpFile> {
         self.latest

@@ -4,13 +4,9 @@
 
 use crate::support::*;
 use hyper::Method;
-use oparl::api::{self, AppState};
-use oparl::dumps::Dumps;
-use oparl::urls::Urls;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// The nodes of the catalogue's graph of one type.
 fn nodes<'a>(doc: &'a Value, ty: &str) -> Vec<&'a Value> {
@@ -56,19 +52,11 @@ async fn body_pks(app: &TestApp) -> BTreeSet<i64> {
 fn the_catalogue_has_a_dataset_per_body_dumps_with_their_checksums_and_only_urls_that_resolve() {
     each_backend(true, |app| async move {
         let label = app.label();
-        let dir = std::env::temp_dir().join(format!(
-            "oparl-dcat-{}-{label}-{}",
-            std::process::id(),
-            oparl::time::now()
-        ));
-        let dumps = Arc::new(Dumps::new(&dir).unwrap());
-        let urls = Urls::new(BASE).unwrap();
+        let (state, dumps) = state_with_dumps(&app, "dcat");
+        let urls = state.urls.clone();
         dumps.build(app.store.db(), &urls).unwrap();
         let app = TestApp {
-            state: Arc::new(
-                AppState::new(app.store.db().clone(), urls, api::DEFAULT_CACHE_BYTES)
-                    .with_dumps(Arc::clone(&dumps)),
-            ),
+            state,
             store: app.store,
         };
 
@@ -178,7 +166,7 @@ fn the_catalogue_has_a_dataset_per_body_dumps_with_their_checksums_and_only_urls
         for url in ours {
             assert_eq!(app.get(&url).await.status, 200, "[{label}] {url}");
         }
-        std::fs::remove_dir_all(&dir).ok();
+        std::fs::remove_dir_all(dumps.dir()).ok();
     });
 }
 
@@ -374,23 +362,11 @@ fn the_catalogue_is_negotiated_between_json_ld_and_turtle() {
 fn the_catalogue_is_kept_under_an_etag_of_the_store_revision_the_dumps_and_the_representation() {
     each_backend(true, |app| async move {
         let label = app.label();
-        let dir = std::env::temp_dir().join(format!(
-            "oparl-dcat-etag-{}-{label}-{}",
-            std::process::id(),
-            oparl::time::now()
-        ));
-        let dumps = Arc::new(Dumps::new(&dir).unwrap());
-        let urls = Urls::new(BASE).unwrap();
+        let (state, dumps) = state_with_dumps(&app, "dcat-etag");
+        let urls = state.urls.clone();
         dumps.build(app.store.db(), &urls).unwrap();
         let app = TestApp {
-            state: Arc::new(
-                AppState::new(
-                    app.store.db().clone(),
-                    urls.clone(),
-                    api::DEFAULT_CACHE_BYTES,
-                )
-                .with_dumps(Arc::clone(&dumps)),
-            ),
+            state,
             store: app.store,
         };
         let url = format!("{BASE}/dcat");
@@ -500,6 +476,6 @@ fn the_catalogue_is_kept_under_an_etag_of_the_store_revision_the_dumps_and_the_r
             304,
             "[{label}]"
         );
-        std::fs::remove_dir_all(&dir).ok();
+        std::fs::remove_dir_all(dumps.dir()).ok();
     });
 }

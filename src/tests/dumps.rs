@@ -7,10 +7,8 @@ use crate::changes::{as_served, live_papers, rename, served, Mirror, REVISION};
 use crate::support::*;
 use diesel::prelude::*;
 use hyper::Method;
-use oparl::api::{self, AppState};
+use oparl::api::{self};
 use oparl::db::schema::object;
-use oparl::dumps::Dumps;
-use oparl::urls::Urls;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -33,21 +31,15 @@ fn lines(gz: &[u8]) -> Vec<Value> {
 fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
     each_backend(true, |app| async move {
         let label = app.label();
-        let dir = std::env::temp_dir().join(format!(
-            "oparl-dumps-{}-{label}-{}",
-            std::process::id(),
-            oparl::time::now()
-        ));
-        let dumps = Arc::new(Dumps::new(&dir).unwrap());
-        let urls = Urls::new(BASE).unwrap();
-        let state = Arc::new(
-            AppState::new(
-                app.store.db().clone(),
-                urls.clone(),
-                api::DEFAULT_CACHE_BYTES,
-            )
-            .with_dumps(Arc::clone(&dumps)),
-        );
+        let (state, dumps) = state_with_dumps(&app, "dumps");
+        let urls = state.urls.clone();
+        // Everything is asked of the server that serves the dumps (its
+        // System and Bodies advertise them).
+        let without_dumps = Arc::clone(&app.state);
+        let app = TestApp {
+            state: Arc::clone(&state),
+            store: app.store,
+        };
         let none_yet = ask(&state, Method::GET, &format!("{BASE}/dump"), &[]).await;
         assert_eq!(none_yet.status, 503, "[{label}]");
         assert_eq!(none_yet.header("retry-after"), Some("30"), "[{label}]");
@@ -218,8 +210,9 @@ fn a_dump_built_under_writes_plus_the_feed_is_the_store() {
         .await;
         assert_eq!(missing.status, 404, "[{label}]");
         // A server that builds no dumps does not pretend to.
-        assert_eq!(app.get(&format!("{BASE}/dump")).await.status, 404);
-        let _ = std::fs::remove_dir_all(&dir);
+        let plain = ask(&without_dumps, Method::GET, &format!("{BASE}/dump"), &[]).await;
+        assert_eq!(plain.status, 404);
+        let _ = std::fs::remove_dir_all(dumps.dir());
     });
 }
 
@@ -251,22 +244,9 @@ fn a_dump_streams_in_range_pieces_that_add_up_to_it_and_keeps_its_file_when_repl
     use http_body_util::BodyExt;
     each_backend(true, |app| async move {
         let label = app.label();
-        let dir = std::env::temp_dir().join(format!(
-            "oparl-dump-ranges-{}-{label}-{}",
-            std::process::id(),
-            oparl::time::now()
-        ));
-        let dumps = Arc::new(Dumps::new(&dir).unwrap());
-        let urls = Urls::new(BASE).unwrap();
+        let (state, dumps) = state_with_dumps(&app, "dump-ranges");
+        let urls = state.urls.clone();
         dumps.build(app.store.db(), &urls).unwrap();
-        let state = Arc::new(
-            AppState::new(
-                app.store.db().clone(),
-                urls.clone(),
-                api::DEFAULT_CACHE_BYTES,
-            )
-            .with_dumps(Arc::clone(&dumps)),
-        );
         let url = format!("{BASE}/dump");
         let file = dumps.get(None).unwrap();
         // Larger than a chunk, so that the answer comes in several.
@@ -369,6 +349,6 @@ fn a_dump_streams_in_range_pieces_that_add_up_to_it_and_keeps_its_file_when_repl
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(hex, newer.sha256, "[{label}]");
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(dumps.dir());
     });
 }

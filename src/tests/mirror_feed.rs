@@ -11,7 +11,6 @@ use crate::fixtures::serve_api;
 use crate::import::{assert_mirrors, counts, import, options};
 use crate::support::*;
 use diesel::prelude::*;
-use oparl::api::{self, AppState};
 use oparl::db::schema::{import_source, object};
 use oparl::dumps::Dumps;
 use oparl::import::Outcome;
@@ -19,17 +18,7 @@ use oparl::model::Kind;
 use oparl::store::{read, write};
 use oparl::urls::Urls;
 use serde_json::{Map, Value};
-use std::path::PathBuf;
 use std::sync::Arc;
-
-/// A folder of this test's own under the system's temporary folder.
-fn temp_dir(what: &str, label: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "oparl-{what}-{}-{label}-{}",
-        std::process::id(),
-        oparl::time::now()
-    ))
-}
 
 /// A store served on a loopback port with dumps, as `oparl serve` does.
 struct Served {
@@ -40,13 +29,7 @@ struct Served {
 
 impl Served {
     async fn start(app: &TestApp, name: &str) -> Served {
-        let dumps = Arc::new(Dumps::new(&temp_dir(name, app.label())).unwrap());
-        let state = AppState::new(
-            app.store.db().clone(),
-            Urls::new(BASE).unwrap(),
-            api::DEFAULT_CACHE_BYTES,
-        )
-        .with_dumps(Arc::clone(&dumps));
+        let (state, dumps) = state_with_dumps(app, name);
         let base = serve_api(&state, None).await;
         let urls = Urls::new(&base).unwrap().with_dumps();
         Served { base, urls, dumps }

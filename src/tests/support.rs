@@ -301,3 +301,27 @@ pub fn pk_of(url: &str) -> i64 {
 pub fn enc(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// A folder of this test's own under the system's temporary folder.
+pub fn temp_dir(what: &str, label: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "oparl-{what}-{}-{label}-{}",
+        std::process::id(),
+        oparl::time::now()
+    ))
+}
+
+/// A server on this app's store that builds dumps into a folder of their
+/// own, as `oparl serve` does; none is built yet
+/// (`dumps.build(db, &state.urls)`).
+pub fn state_with_dumps(app: &TestApp, what: &str) -> (Arc<AppState>, Arc<oparl::dumps::Dumps>) {
+    let dir = temp_dir(what, app.label());
+    let dumps = Arc::new(oparl::dumps::Dumps::new(&dir).unwrap());
+    let state = AppState::new(
+        app.store.db().clone(),
+        Urls::new(BASE).unwrap(),
+        api::DEFAULT_CACHE_BYTES,
+    )
+    .with_dumps(Arc::clone(&dumps));
+    (Arc::new(state), dumps)
+}
