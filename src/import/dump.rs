@@ -133,7 +133,7 @@ fn split_header(
     input: Box<dyn Read + Send>,
     name: &str,
     max_bytes: u64,
-) -> Result<(Box<dyn Read + Send>, Option<DumpHeader>), String> {
+) -> Result<(Box<dyn BufRead + Send>, Option<DumpHeader>), String> {
     let mut raw = std::io::BufReader::with_capacity(1 << 20, input);
     let gzip = raw
         .fill_buf()
@@ -156,7 +156,7 @@ fn split_header(
         .ok()
         .is_some_and(|v| v.get("type").and_then(Value::as_str) == Some(DUMP_TYPE));
     if !is_header {
-        let rest: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(first).chain(text));
+        let rest: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(first).chain(text));
         return Ok((rest, None));
     }
     let header: DumpHeader = serde_json::from_str(&first)
@@ -239,13 +239,12 @@ fn stage_lines(
 /// Read lines and hand them out in numbered batches; stops at the first
 /// read error or oversized line, or when nobody takes batches any more.
 fn read_lines(
-    input: Box<dyn Read + Send>,
+    mut reader: Box<dyn BufRead + Send>,
     first_number: usize,
     name: &str,
     max_bytes: u64,
     tx: mpsc::SyncSender<Job>,
 ) {
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
     let mut number = first_number;
     let mut batch_no = 0;
     let mut batch = Vec::with_capacity(256);
