@@ -233,6 +233,7 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
                     let walked = harvest::harvest(
                         Arc::clone(&fetcher),
                         url,
+                        system,
                         since,
                         &mut stage,
                         &mut report,

@@ -68,18 +68,18 @@ pub async fn fetch_json(fetcher: &Fetcher, url: &str) -> Result<Value, String> {
     parsed.map_err(|e| format!("{url}: not JSON: {e}"))
 }
 
-/// Walk the endpoint whose System is at `system_url` into `stage`.
-/// `since` asks every list for `modified_since` (an incremental run). An
-/// unreachable System, or one that is not an OParl System, is an error.
+/// Walk the endpoint whose System (fetched by the caller) is at
+/// `system_url` into `stage`. `since` asks every list for `modified_since`
+/// (an incremental run). A System that is not an OParl System is an error.
 pub async fn harvest(
     fetcher: Arc<Fetcher>,
     system_url: &str,
+    system: Value,
     since: Option<i64>,
     stage: &mut Stage,
     report: &mut Report,
     progress: &mut Progress,
 ) -> Result<Walked, String> {
-    let system = fetch_json(&fetcher, system_url).await?;
     let is_system = system
         .get("type")
         .and_then(Value::as_str)
