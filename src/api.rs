@@ -561,19 +561,51 @@ fn page_links(
     links
 }
 
+/// One member of a page's `data`: the JSON of one object, in one piece or
+/// in two written one after the other (an object without its closing brace
+/// and the members a feed entry adds, see `render::feed_suffix`).
+trait PageEntry {
+    fn pieces(&self) -> (&[u8], &[u8]);
+}
+
+impl PageEntry for Bytes {
+    fn pieces(&self) -> (&[u8], &[u8]) {
+        (self, &[])
+    }
+}
+
+impl PageEntry for Vec<u8> {
+    fn pieces(&self) -> (&[u8], &[u8]) {
+        (self, &[])
+    }
+}
+
+impl PageEntry for (&[u8], String) {
+    fn pieces(&self) -> (&[u8], &[u8]) {
+        (self.0, self.1.as_bytes())
+    }
+}
+
 /// A list page's bytes: `{"data":[...]` with each entry as it is (already
 /// JSON), then the members of `tail` (pagination, links, ...).
-fn page_bytes(entries: &[impl AsRef<[u8]>], tail: &serde_json::Value) -> Bytes {
+fn page_bytes(entries: &[impl PageEntry], tail: &serde_json::Value) -> Bytes {
     let tail = serde_json::to_vec(tail).expect("a JSON value always serialises");
     let mut body = BytesMut::with_capacity(
-        entries.iter().map(|e| e.as_ref().len() + 1).sum::<usize>() + tail.len() + 16,
+        entries
+            .iter()
+            .map(|e| e.pieces().0.len() + e.pieces().1.len() + 1)
+            .sum::<usize>()
+            + tail.len()
+            + 16,
     );
     body.put_slice(b"{\"data\":[");
     for (i, entry) in entries.iter().enumerate() {
         if i > 0 {
             body.put_u8(b',');
         }
-        body.put_slice(entry.as_ref());
+        let (head, rest) = entry.pieces();
+        body.put_slice(head);
+        body.put_slice(rest);
     }
     body.put_slice(b"],");
     body.put_slice(&tail[1..]);

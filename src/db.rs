@@ -7,6 +7,7 @@
 //! error, never a silent fallback to a file. All queries in `store/` are
 //! written once against [`AnyConnection`].
 
+pub mod in_list;
 pub mod schema;
 pub mod version;
 

@@ -70,11 +70,13 @@ impl Graph {
         opts: Options,
     ) -> Result<Graph, DbError> {
         let top: Vec<i64> = rows.iter().filter(|r| !r.deleted).map(|r| r.pk).collect();
-        let top_kinds: HashSet<Kind> = rows
-            .iter()
-            .filter(|r| !r.deleted)
-            .map(|r| r.kind())
-            .collect();
+        let mut top_by_kind: Vec<(Kind, Vec<i64>)> = Vec::new();
+        for r in rows.iter().filter(|r| !r.deleted) {
+            match top_by_kind.iter_mut().find(|(k, _)| *k == r.kind()) {
+                Some((_, pks)) => pks.push(r.pk),
+                None => top_by_kind.push((r.kind(), vec![r.pk])),
+            }
+        }
         let mut graph = Graph {
             rows: rows.into_iter().map(|r| (r.pk, r)).collect(),
             links: HashMap::new(),
@@ -103,16 +105,23 @@ impl Graph {
             frontier = loaded.iter().map(|r| r.pk).collect();
             graph.rows.extend(loaded.into_iter().map(|r| (r.pk, r)));
         }
-        // Back-references of the top-level objects.
-        let mut back_codes: Vec<i16> = RELS
-            .iter()
-            .filter(|r| r.back.is_some() && top_kinds.contains(&r.target))
-            .map(|r| r.code)
+        // Back-references of the top-level objects: per kind, only the
+        // fields that point at that kind.
+        let groups: Vec<(Vec<i64>, Vec<i16>)> = top_by_kind
+            .into_iter()
+            .map(|(kind, pks)| {
+                let mut codes: Vec<i16> = RELS
+                    .iter()
+                    .filter(|r| r.back.is_some() && r.target == kind)
+                    .map(|r| r.code)
+                    .collect();
+                if kind == Kind::Organization {
+                    codes.push(MEMBERSHIP_ORGANIZATION);
+                }
+                (pks, codes)
+            })
             .collect();
-        if top_kinds.contains(&Kind::Organization) {
-            back_codes.push(MEMBERSHIP_ORGANIZATION);
-        }
-        for (l, deleted) in read::links_to(conn, &top, &back_codes)? {
+        for (l, deleted) in read::links_to_grouped(conn, &groups)? {
             graph
                 .incoming
                 .entry(l.to_pk)
@@ -421,14 +430,28 @@ impl Renderer<'_> {
 /// (`server:revision`) as the last members.
 pub fn feed_entry(urls: &Urls, json: &[u8], head: &ObjectHead) -> Vec<u8> {
     let open = json.strip_suffix(b"}").unwrap_or(json);
-    let mut out = Vec::with_capacity(json.len() + 96);
+    let suffix = feed_suffix(urls, head);
+    let mut out = Vec::with_capacity(open.len() + suffix.len());
     out.extend_from_slice(open);
+    out.extend_from_slice(suffix.as_bytes());
+    out
+}
+
+/// What [`feed_entry`] puts in place of the object's closing brace:
+/// `,"server:body":"…","server:revision":N}`. Kept apart so that a page can
+/// be written from the cached object and this, without a copy of each.
+pub fn feed_suffix(urls: &Urls, head: &ObjectHead) -> String {
+    let mut out = String::with_capacity(128);
     if let Some(body) = head.body_pk.filter(|_| head.kind != Kind::Body.code()) {
-        let url = urls.object(Kind::Body, body);
-        out.extend_from_slice(format!(",\"{}\":\"{url}\"", model::BODY_PROPERTY).as_bytes());
+        url_member(
+            &mut out,
+            model::BODY_PROPERTY,
+            &urls.object(Kind::Body, body),
+        );
     }
-    let revision = head.revision;
-    out.extend_from_slice(format!(",\"{}\":{revision}}}", model::REVISION_PROPERTY).as_bytes());
+    member_name(&mut out, model::REVISION_PROPERTY);
+    out.push_str(&head.revision.to_string());
+    out.push('}');
     out
 }
 

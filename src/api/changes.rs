@@ -197,10 +197,15 @@ pub(super) fn page(
     );
     let mut tail = json!({ "pagination": { "elementsPerPage": size }, "links": links });
     tail[model::REVISION_PROPERTY] = upto.into();
-    let entries: Vec<Vec<u8>> = objects
+    // Each cached object without its closing brace, then the feed's members
+    // (`render::feed_entry`), written straight into the page.
+    let entries: Vec<(&[u8], String)> = objects
         .iter()
         .zip(&rows)
-        .map(|(object, head)| render::feed_entry(urls, object, head))
+        .map(|(object, head)| {
+            let open = object.strip_suffix(b"}").unwrap_or(object);
+            (open, render::feed_suffix(urls, head))
+        })
         .collect();
     Ok(Outcome::Body {
         bytes: super::page_bytes(&entries, &tail),

@@ -7,6 +7,7 @@
 //! they are left out (with a warning), so the rest of the program only sees
 //! codes of `model` and the API answers 404 for such an object.
 
+use crate::db::in_list::in_list;
 use crate::db::schema::{file_content, link, object, store_revision};
 use crate::db::{AnyConnection, DbError};
 use crate::model::{Kind, ListKind, CONSULTATION_ORGANIZATION, MEETING_ORGANIZATION};
@@ -116,9 +117,6 @@ pub struct ListFilter {
     pub modified_until: Option<i64>,
 }
 
-/// Keep `IN (...)` lists well below the parameter limits of both backends.
-const CHUNK: usize = 900;
-
 /// The object with this pk, deleted or not.
 pub fn object(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectRow>, DbError> {
     Ok(object::table
@@ -145,30 +143,20 @@ pub fn head(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectHead>, DbE
 
 /// The objects with these pks, deleted or not, in no particular order.
 pub fn objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, DbError> {
-    let mut rows = Vec::with_capacity(pks.len());
-    for chunk in pks.chunks(CHUNK) {
-        rows.extend(
-            object::table
-                .filter(object::pk.eq_any(chunk))
-                .select(ObjectRow::as_select())
-                .load(conn)?,
-        );
-    }
+    let mut rows = object::table
+        .filter(in_list(object::pk, pks))
+        .select(ObjectRow::as_select())
+        .load(conn)?;
     rows.retain(|r| known_kind(r.pk, r.kind));
     Ok(rows)
 }
 
 /// The heads of the objects with these pks, deleted or not.
 pub fn heads(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectHead>, DbError> {
-    let mut rows = Vec::with_capacity(pks.len());
-    for chunk in pks.chunks(CHUNK) {
-        rows.extend(
-            object::table
-                .filter(object::pk.eq_any(chunk))
-                .select(ObjectHead::as_select())
-                .load(conn)?,
-        );
-    }
+    let mut rows = object::table
+        .filter(in_list(object::pk, pks))
+        .select(ObjectHead::as_select())
+        .load(conn)?;
     rows.retain(|h| known_kind(h.pk, h.kind));
     Ok(rows)
 }
@@ -228,16 +216,11 @@ pub fn live_objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectR
 
 /// Every link out of these objects, ordered by owner, field and position.
 pub fn links_from(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<LinkRow>, DbError> {
-    let mut rows = Vec::new();
-    for chunk in pks.chunks(CHUNK) {
-        rows.extend(
-            link::table
-                .filter(link::from_pk.eq_any(chunk))
-                .order((link::from_pk, link::field, link::position))
-                .select(LinkRow::as_select())
-                .load(conn)?,
-        );
-    }
+    let mut rows = link::table
+        .filter(in_list(link::from_pk, pks))
+        .order((link::from_pk, link::field, link::position))
+        .select(LinkRow::as_select())
+        .load(conn)?;
     rows.retain(known_field);
     Ok(rows)
 }
@@ -249,20 +232,48 @@ pub fn links_to(
     pks: &[i64],
     fields: &[i16],
 ) -> Result<Vec<(LinkRow, bool)>, DbError> {
-    let mut rows = Vec::new();
-    if fields.is_empty() {
-        return Ok(rows);
+    if fields.is_empty() || pks.is_empty() {
+        return Ok(Vec::new());
     }
-    for chunk in pks.chunks(CHUNK) {
-        rows.extend(
-            link::table
-                .inner_join(object::table.on(object::pk.eq(link::from_pk)))
-                .filter(link::to_pk.eq_any(chunk))
-                .filter(link::field.eq_any(fields))
-                .order((link::to_pk, link::field, link::from_pk))
-                .select((LinkRow::as_select(), object::deleted))
-                .load::<(LinkRow, bool)>(conn)?,
-        );
+    Ok(link::table
+        .inner_join(object::table.on(object::pk.eq(link::from_pk)))
+        .filter(in_list(link::to_pk, pks))
+        .filter(in_list(link::field, fields))
+        .order((link::to_pk, link::field, link::from_pk))
+        .select((LinkRow::as_select(), object::deleted))
+        .load::<(LinkRow, bool)>(conn)?)
+}
+
+/// [`links_to`] for several groups of targets, each with its own fields
+/// (the back-references of each kind), ordered by target, field and source
+/// within each group.
+///
+/// A link's field names the kind it points at, so asking every field of
+/// every group for every target finds the same links. SQLite, though,
+/// seeks `link_reverse` once per (target, field) pair, and a page of mixed
+/// kinds (the change feed) made ten times the seeks that find something:
+/// it asks per group. PostgreSQL scans the index by target and filters the
+/// fields there, so one query saves it the round trips.
+pub fn links_to_grouped(
+    conn: &mut AnyConnection,
+    groups: &[(Vec<i64>, Vec<i16>)],
+) -> Result<Vec<(LinkRow, bool)>, DbError> {
+    let groups: Vec<&(Vec<i64>, Vec<i16>)> = groups
+        .iter()
+        .filter(|(pks, fields)| !pks.is_empty() && !fields.is_empty())
+        .collect();
+    if matches!(conn, AnyConnection::Postgres(_)) {
+        let mut pks: Vec<i64> = groups.iter().flat_map(|(p, _)| p.iter().copied()).collect();
+        let mut fields: Vec<i16> = groups.iter().flat_map(|(_, f)| f.iter().copied()).collect();
+        pks.sort_unstable();
+        pks.dedup();
+        fields.sort_unstable();
+        fields.dedup();
+        return links_to(conn, &pks, &fields);
+    }
+    let mut rows = Vec::new();
+    for (pks, fields) in groups {
+        rows.extend(links_to(conn, pks, fields)?);
     }
     Ok(rows)
 }
@@ -414,29 +425,50 @@ pub struct ChangeFilter {
 }
 
 /// Up to `limit` heads of objects changed after the cursor, in (revision,
-/// pk) order: a range scan of `object_revision`.
+/// pk) order: range scans of `object_revision`.
+///
+/// A cursor inside a revision is read as two scans, the rest of that
+/// revision (`revision = r AND pk > p`) and then the later revisions
+/// (`revision > r`), each a seek in the index. SQLite does not seek on a
+/// row value such as `(revision, pk) > (r, p)`: it stepped from the start
+/// of revision r to p, and an import writes a million objects in one
+/// revision, so each page of a replay read half of them (80 ms a page).
 pub fn changes(
     conn: &mut AnyConnection,
     f: &ChangeFilter,
     limit: i64,
 ) -> Result<Vec<ObjectHead>, DbError> {
     let (revision, pk) = f.after;
-    let mut q = object::table
-        .filter(object::revision.le(f.upto))
-        .into_boxed();
-    q = match pk {
-        None => q.filter(object::revision.gt(revision)),
-        // A row-value comparison, so that both planners seek straight to
-        // the cursor inside a revision of a million objects instead of
-        // stepping over what earlier pages showed.
-        Some(pk) => q.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("(object.revision, object.pk) > (")
-                .bind::<diesel::sql_types::BigInt, _>(revision)
-                .sql(", ")
-                .bind::<diesel::sql_types::BigInt, _>(pk)
-                .sql(")"),
-        ),
+    let mut rows = match pk {
+        Some(pk) => changes_range(conn, f, (revision, revision), Some(pk), limit)?,
+        None => Vec::new(),
     };
+    let left = limit - rows.len() as i64;
+    if left > 0 && revision < f.upto {
+        rows.extend(changes_range(conn, f, (revision + 1, f.upto), None, left)?);
+    }
+    Ok(rows)
+}
+
+/// Heads with a revision in `revisions` (inclusive) and a pk after
+/// `after_pk`, in (revision, pk) order.
+fn changes_range(
+    conn: &mut AnyConnection,
+    f: &ChangeFilter,
+    revisions: (i64, i64),
+    after_pk: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ObjectHead>, DbError> {
+    let mut q = object::table.into_boxed();
+    q = if revisions.0 == revisions.1 {
+        q.filter(object::revision.eq(revisions.0))
+    } else {
+        q.filter(object::revision.ge(revisions.0))
+            .filter(object::revision.le(revisions.1))
+    };
+    if let Some(pk) = after_pk {
+        q = q.filter(object::pk.gt(pk));
+    }
     if let Some(body) = f.body {
         q = q.filter(object::body_pk.eq(body));
     }
@@ -447,7 +479,7 @@ pub fn changes(
     } else {
         f.kinds.clone()
     };
-    q = q.filter(object::kind.eq_any(kinds));
+    q = q.filter(in_list(object::kind, &kinds));
     let q = q
         .order((object::revision, object::pk))
         .select(ObjectHead::as_select());
@@ -465,16 +497,10 @@ pub fn file_bytes(conn: &mut AnyConnection, file_pk: i64) -> Result<Option<Vec<u
 
 /// Which of these Files have stored bytes.
 pub fn files_with_bytes(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<i64>, DbError> {
-    let mut out = Vec::new();
-    for chunk in pks.chunks(CHUNK) {
-        out.extend(
-            file_content::table
-                .filter(file_content::file_pk.eq_any(chunk))
-                .select(file_content::file_pk)
-                .load::<i64>(conn)?,
-        );
-    }
-    Ok(out)
+    Ok(file_content::table
+        .filter(in_list(file_content::file_pk, pks))
+        .select(file_content::file_pk)
+        .load::<i64>(conn)?)
 }
 
 /// Number of objects per kind (deleted ones counted apart), for reports.

@@ -6,6 +6,7 @@ mod support;
 
 mod api_errors;
 mod availability;
+mod batch_reads;
 mod caching;
 mod changes;
 mod conformance;
