@@ -28,8 +28,10 @@ macro_rules! bulk_insert {
     }};
 }
 
+pub mod audit;
 pub mod import_state;
 pub mod read;
+pub mod tokens;
 pub mod write;
 
 pub use read::{LinkRow, ListFilter, ObjectHead, ObjectRow};
