@@ -254,6 +254,33 @@ struct ServeArgs {
         default_value = "UPDATE_CONT"
     )]
     dcat_accrual_periodicity: String,
+
+    /// The largest JSON request of the write API, in MB (413 beyond).
+    #[arg(long, env = "OPARL_MAX_BODY_MB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_body_mb: u64,
+
+    /// The largest File content (`PUT .../content`) and batch of the write
+    /// API, in MB (413 beyond).
+    #[arg(long, env = "OPARL_MAX_FILE_MB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_file_mb: u64,
+
+    /// An origin (e.g. https://admin.example.de) whose browser pages may
+    /// write (CORS preflights of write methods are answered for it); repeat
+    /// the flag or separate by commas. None by default.
+    #[arg(
+        long = "write-cors-origin",
+        env = "OPARL_WRITE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    write_cors_origins: Vec<String>,
+
+    /// Failed authentications a client address may have per minute before
+    /// its write requests get 429.
+    #[arg(long, env = "OPARL_AUTH_FAILURES_PER_MINUTE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    auth_failures_per_minute: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -409,7 +436,18 @@ fn run(cli: Cli) -> Result<(), String> {
             let mut state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
                 .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms))
                 .with_time_limit(limit)
-                .with_dcat(dcat);
+                .with_dcat(dcat)
+                .with_writes(crate::api::write::WriteSettings {
+                    max_body_bytes: args.max_body_mb << 20,
+                    max_file_bytes: args.max_file_mb << 20,
+                    cors_origins: args
+                        .write_cors_origins
+                        .iter()
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect(),
+                    auth_failures_per_minute: args.auth_failures_per_minute,
+                });
             let mut every = None;
             if args.dump_every_secs > 0 {
                 let dumps = crate::dumps::Dumps::new(&args.dump_dir)
