@@ -370,20 +370,21 @@ async fn answer<B: RequestBody>(
         Err(e) => return Err(bad_request("Die Anfrage konnte nicht gelesen werden.", e)),
     };
     let pre = preconditions(&parts.headers)?;
-    let key =
-        match parts.headers.get("idempotency-key") {
-            None => None,
-            Some(_) if parts.method != Method::POST => None,
-            Some(v) => match v.to_str() {
-                Ok(k) if !k.is_empty() && k.len() <= MAX_KEY_LENGTH => Some(k.to_string()),
-                _ => return Err(bad_request(
+    let key = match parts.headers.get("idempotency-key") {
+        None => None,
+        Some(_) if parts.method != Method::POST => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.is_empty() && k.len() <= MAX_KEY_LENGTH => Some(k.to_string()),
+            _ => {
+                return Err(bad_request(
                     "Ungültiger Idempotency-Key.",
                     format!(
                         "Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
                     ),
-                )),
-            },
-        };
+                ))
+            }
+        },
+    };
     let request_hash = {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();

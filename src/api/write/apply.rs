@@ -90,6 +90,8 @@ pub struct Writer<'w, 'c> {
     /// What was written on purpose: operation, pk, kind.
     pub audit: Vec<(&'static str, i64, Kind)>,
     problems: Vec<Problem>,
+    /// The lowest pk not yet handed out by this writer (see [`Writer::new_pk`]).
+    next_pk: i64,
 }
 
 /// A relation member being written: the owner and its old links.
@@ -109,7 +111,18 @@ impl<'w, 'c> Writer<'w, 'c> {
             temps: HashMap::new(),
             audit: Vec::new(),
             problems: Vec::new(),
+            next_pk: 0,
         }
+    }
+
+    /// A pk for a new object. The store hands out pks above those it holds
+    /// (SQLite) or from a sequence (PostgreSQL); a parent's pk is taken
+    /// before its children's but inserted after them, so the writer also
+    /// remembers what it handed out itself.
+    fn new_pk(&mut self) -> Result<i64, Refusal> {
+        let pk = self.change.reserve_pks(1)?.max(self.next_pk);
+        self.next_pk = pk + 1;
+        Ok(pk)
     }
 
     /// The temporary ids of this request and the ids they became.
@@ -585,7 +598,7 @@ impl<'w, 'c> Writer<'w, 'c> {
     ) -> Result<i64, Refusal> {
         let pk = match &existing {
             Some(row) => row.pk,
-            None => self.change.reserve_pks(1)?,
+            None => self.new_pk()?,
         };
         // A new Body belongs to itself.
         let body = body.unwrap_or(pk);
