@@ -986,3 +986,69 @@ fn hostile_writes_get_4xx_store_nothing_and_the_server_keeps_serving() {
         let _ = StatusCode::OK;
     });
 }
+
+#[test]
+fn cors_preflights_for_writes_are_answered_only_for_configured_origins() {
+    each_backend(false, |app| async move {
+        let preflight = |state: Arc<AppState>| async move {
+            ask(
+                &state,
+                Method::OPTIONS,
+                &format!("{BASE}/body"),
+                &[
+                    ("origin", "https://admin.example.de"),
+                    ("access-control-request-method", "POST"),
+                    ("access-control-request-headers", "authorization"),
+                ],
+            )
+            .await
+        };
+        let closed = preflight(Arc::clone(&app.state)).await;
+        assert!(
+            closed.header("access-control-allow-methods").is_none(),
+            "none by default"
+        );
+        let open = Arc::new(
+            AppState::new(app.store.db().clone(), Urls::new(BASE).unwrap(), 1 << 20).with_writes(
+                WriteSettings {
+                    cors_origins: vec!["https://admin.example.de".into()],
+                    ..WriteSettings::default()
+                },
+            ),
+        );
+        let allowed = preflight(Arc::clone(&open)).await;
+        assert_eq!(allowed.status, 204);
+        assert_eq!(
+            allowed.header("access-control-allow-origin"),
+            Some("https://admin.example.de")
+        );
+        assert!(allowed
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("PATCH"));
+        assert!(allowed
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("Authorization"));
+        // The read API keeps its open CORS header; write answers name the
+        // configured origin only.
+        let read = ask(
+            &open,
+            Method::GET,
+            BASE,
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+        assert_eq!(read.header("access-control-allow-origin"), Some("*"));
+        let write = send(
+            &open,
+            Method::POST,
+            &format!("{BASE}/body"),
+            &[("origin", "https://evil.example")],
+            "{}",
+        )
+        .await;
+        assert_eq!(write.status, 401);
+        assert!(write.header("access-control-allow-origin").is_none());
+    });
+}

@@ -217,7 +217,9 @@ impl<'w, 'c> Writer<'w, 'c> {
                         .iter()
                         .any(|c| *t == crate::api::http_cache::coded_etag(&etag, c))
             });
-            if !matches || row.deleted && tags.iter().all(|t| t == "*") {
+            // `*` matches any current representation; a tombstone is one,
+            // but not of the object a client means to change.
+            if !matches || (row.deleted && tags.iter().all(|t| t == "*")) {
                 return Err(precondition_failed(&url, "it changed (If-Match)"));
             }
         }
@@ -512,8 +514,7 @@ impl<'w, 'c> Writer<'w, 'c> {
         if url.starts_with(TEMP_PREFIX) {
             return Ok(match self.temps.get(url).copied() {
                 Some((pk, k, b)) if k == kind && b == body => Some(pk),
-                Some((_, k, b)) if k == kind => {
-                    let _ = b;
+                Some((_, k, _)) if k == kind => {
                     self.problem(path, format!("`{url}` belongs to another Body"));
                     None
                 }
@@ -603,13 +604,14 @@ impl<'w, 'c> Writer<'w, 'c> {
         // A new Body belongs to itself.
         let body = body.unwrap_or(pk);
         if let Some(name) = temp {
-            if self.temps.contains_key(&name) {
-                self.problem(
-                    &format!("{path}.id"),
-                    format!("the temporary id `{name}` is given twice"),
-                );
-            } else {
-                self.temps.insert(name, (pk, kind, body));
+            match self.temps.entry(name) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let message = format!("the temporary id `{}` is given twice", e.key());
+                    self.problem(&format!("{path}.id"), message);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert((pk, kind, body));
+                }
             }
         }
         let Some(obj) = value.as_object() else {
