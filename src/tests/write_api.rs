@@ -679,15 +679,43 @@ fn a_batch_applies_all_or_nothing_with_references_within_it() {
         expect(&bytes, 200, "the File's bytes");
         assert_eq!(bytes.body.as_ref(), pdf.as_slice());
         // One change: every object of it has the batch's revision.
-        let revision = result["server:revision"].as_i64().unwrap();
+        let batch_revision = result["server:revision"].as_i64().unwrap();
         let feed = app.json(&format!("{BASE}/changes?after={before}")).await;
         let data = feed["data"].as_array().unwrap();
         assert!(
-            data.iter().all(|e| e["server:revision"] == revision),
+            data.iter().all(|e| e["server:revision"] == batch_revision),
             "{feed}"
         );
         let audit = audit::entries(&mut app.conn(), None, None).unwrap();
-        assert!(audit.iter().filter(|e| e.revision == revision).count() >= 6);
+        assert!(
+            audit
+                .iter()
+                .filter(|e| e.revision == batch_revision)
+                .count()
+                >= 6
+        );
+        // A PATCH of the Paper writes the Paper alone: the children it
+        // embeds, sent back unchanged, are not written again.
+        let patched = write(
+            &app,
+            Method::PATCH,
+            paper["id"].as_str().unwrap(),
+            &admin,
+            &json!({"name": "Radweg"}),
+        )
+        .await;
+        expect(&patched, 200, "PATCH paper");
+        let last = revision(&app);
+        let written: Vec<_> = audit::entries(&mut app.conn(), None, None)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.revision == last)
+            .map(|e| (e.operation, e.kind))
+            .collect();
+        assert_eq!(
+            written,
+            vec![("replace".to_string(), oparl::model::Kind::Paper.code())]
+        );
     });
 }
 

@@ -763,8 +763,12 @@ impl<'w, 'c> Writer<'w, 'c> {
             Some(row) => {
                 let new: HashSet<(i16, i64)> = links.iter().map(|l| (l.field, l.to_pk)).collect();
                 let old_rows = read::links_from(self.conn(), &[pk])?;
+                // Compared as JSON: the order of members is no change.
+                let same_fields = row.fields == fields.as_str()
+                    || serde_json::from_str::<Value>(&row.fields).ok()
+                        == serde_json::from_str::<Value>(fields.as_str()).ok();
                 let unchanged = !row.deleted
-                    && row.fields == fields.as_str()
+                    && same_fields
                     && old_rows.len() == links.len()
                     && old_rows.iter().zip(&links).all(|(a, b)| {
                         (a.field, a.position, a.to_pk) == (b.field, b.position, b.to_pk)
