@@ -331,6 +331,15 @@ fn create_replace_patch_delete_with_preconditions_and_audit() {
         )
         .await;
         expect_error(&create_only, 412, "If-None-Match: * on an existing object");
+        let nothing = send(
+            &app.state,
+            Method::PUT,
+            &format!("{BASE}/meeting/999999"),
+            &[("authorization", &auth), ("if-none-match", "*")],
+            replaced.to_string(),
+        )
+        .await;
+        expect_error(&nothing, 404, "PUT to an id the server did not mint");
 
         // PATCH: a merge patch that drops the last agenda item.
         let items = m["agendaItem"].as_array().unwrap();
@@ -999,6 +1008,9 @@ fn hostile_writes_get_4xx_store_nothing_and_the_server_keeps_serving() {
             assert!(answer.status.is_client_error(), "{url}: {}", answer.status);
             expect_error(&answer, answer.status.as_u16(), &url);
         }
+        // A body over the default limit of 16 MB, without Content-Length.
+        let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(17 << 20));
+        expect_error(&post(huge).await, 413, "a 17 MB body");
         assert_eq!(revision(&app), before, "nothing of it was stored");
         // A plain value with metacharacters is just text, kept as it is.
         let name = "'; DROP TABLE object; -- ../../etc/passwd %00 <script>";
@@ -1194,5 +1206,103 @@ fn objects_that_live_inside_a_parent_are_created_into_it() {
         );
         assert_eq!(app.json(&membership).await["deleted"], true);
         assert!(app.json(&org).await.get("membership").is_none());
+    });
+}
+
+/// `oparl` on this test's store, with its standard output.
+fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oparl"))
+        .arg("--database-url")
+        .arg(&app.store.url)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn token_and_audit_commands() {
+    each_backend(false, |app| async move {
+        let admin = token(&app, "admin", &[], false);
+        let body = new_body(&app, &admin, "Stadt").await;
+        let n = pk_of(&body).to_string();
+        let (ok, out) = cli(
+            &app,
+            &["token", "create", "--name", "Ratsinfo", "--body", &n],
+        );
+        assert!(ok, "{out}");
+        let secret = out.trim().to_string();
+        assert!(
+            secret.starts_with("oparl_") && secret.len() == 70,
+            "{secret}"
+        );
+        let (ok, _) = cli(
+            &app,
+            &["token", "create", "--name", "x", "--body", "999999"],
+        );
+        assert!(!ok, "a token for a Body that does not exist");
+        let (_, list) = cli(&app, &["token", "list"]);
+        assert!(
+            list.contains("Ratsinfo") && !list.contains(&secret),
+            "{list}"
+        );
+        assert!(
+            !list.contains(&tokens::hash_of(&secret)),
+            "not even the hash is shown"
+        );
+
+        let made = write(
+            &app,
+            Method::POST,
+            &format!("{body}/person"),
+            &secret,
+            &json!({"name": "E"}),
+        )
+        .await;
+        expect(&made, 201, "POST with the new token");
+        let (_, log) = cli(&app, &["audit", "--token", "Ratsinfo"]);
+        let pk = pk_of(made.header("location").unwrap()).to_string();
+        assert!(
+            log.lines().any(|l| l.contains("Ratsinfo")
+                && l.contains("create")
+                && l.contains("Person")
+                && l.ends_with(&pk)),
+            "{log}"
+        );
+        let (_, none) = cli(
+            &app,
+            &[
+                "audit",
+                "--token",
+                "admin",
+                "--since",
+                "2100-01-01T00:00:00+00:00",
+            ],
+        );
+        assert_eq!(none.lines().count(), 1, "the header only: {none}");
+
+        let id = list
+            .lines()
+            .find(|l| l.contains("Ratsinfo"))
+            .unwrap()
+            .split('\t')
+            .next()
+            .unwrap()
+            .to_string();
+        let (ok, _) = cli(&app, &["token", "revoke", &id]);
+        assert!(ok);
+        let refused = write(
+            &app,
+            Method::POST,
+            &format!("{body}/person"),
+            &secret,
+            &json!({"name": "F"}),
+        )
+        .await;
+        expect_error(&refused, 401, "a revoked token");
     });
 }
