@@ -770,6 +770,20 @@ fn file_content_is_stored_with_its_size_and_checksums_and_limited() {
                 .as_ref(),
             text
         );
+        let found = app
+            .json(&format!("{BASE}/search?q=Dezember&type=File"))
+            .await;
+        assert_eq!(found["data"][0]["id"], id, "the text is searched: {found}");
+        // A Body that still holds objects is not deleted.
+        let refused = send(
+            &app.state,
+            Method::DELETE,
+            &body,
+            &[("authorization", &bearer(&admin))],
+            "",
+        )
+        .await;
+        expect_error(&refused, 409, "DELETE of a Body with objects");
         // The size and checksums cannot be overwritten by hand.
         let patched = write(
             &app,

@@ -353,9 +353,35 @@ impl<'w, 'c> Writer<'w, 'c> {
         if row.deleted {
             return Err(ApiError::gone(self.urls.object(kind, pk)).into());
         }
+        if kind == Kind::Body && self.holds_live_objects(pk)? {
+            // Its objects would stay live in the lists of a tombstone.
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "Die Körperschaft enthält noch Objekte.",
+                format!(
+                    "{} still holds live objects; delete them first",
+                    self.urls.object(kind, pk)
+                ),
+            )
+            .into());
+        }
         self.change.delete(pk, self.now)?;
         self.audit.push(("delete", pk, kind));
         Ok(())
+    }
+
+    /// Whether any live object but the Body itself belongs to it.
+    fn holds_live_objects(&mut self, body: i64) -> Result<bool, Refusal> {
+        use crate::db::schema::object;
+        use diesel::prelude::*;
+        let one: Option<i64> = object::table
+            .filter(object::body_pk.eq(body))
+            .filter(object::deleted.eq(false))
+            .filter(object::pk.ne(body))
+            .select(object::pk)
+            .first(self.conn())
+            .optional()?;
+        Ok(one.is_some())
     }
 
     /// Store the bytes of a File; its size and checksums are computed here.
