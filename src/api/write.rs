@@ -37,6 +37,9 @@ pub const DEFAULT_MAX_FILE: u64 = 64 << 20;
 /// Failed authentications a client address may have per minute before
 /// its requests get 429.
 pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
+/// How long a request body may take to arrive (a client that trickles
+/// bytes must not hold a connection and its buffer for ever).
+const BODY_TIME_LIMIT: Duration = Duration::from_secs(300);
 /// The longest `Idempotency-Key` kept.
 const MAX_KEY_LENGTH: usize = 200;
 
@@ -365,10 +368,20 @@ async fn answer<B: RequestBody>(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let bytes = match body.read(limit).await {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return Err(too_large()),
-        Err(e) => return Err(bad_request("Die Anfrage konnte nicht gelesen werden.", e)),
+    let bytes = match tokio::time::timeout(BODY_TIME_LIMIT, body.read(limit)).await {
+        Ok(Ok(Some(bytes))) => bytes,
+        Ok(Ok(None)) => return Err(too_large()),
+        Ok(Err(e)) => return Err(bad_request("Die Anfrage konnte nicht gelesen werden.", e)),
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "Die Anfrage kam nicht rechtzeitig an.",
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_TIME_LIMIT.as_secs()
+                ),
+            ))
+        }
     };
     let pre = preconditions(&parts.headers)?;
     let key = match parts.headers.get("idempotency-key") {
