@@ -92,6 +92,8 @@ pub struct Writer<'w, 'c> {
     problems: Vec<Problem>,
     /// The lowest pk not yet handed out by this writer (see [`Writer::new_pk`]).
     next_pk: i64,
+    /// Objects this request created: stamped already, never touched again.
+    created: HashSet<i64>,
 }
 
 /// A relation member being written: the owner and its old links.
@@ -112,6 +114,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             audit: Vec::new(),
             problems: Vec::new(),
             next_pk: 0,
+            created: HashSet::new(),
         }
     }
 
@@ -780,10 +783,15 @@ impl<'w, 'c> Writer<'w, 'c> {
                 }])?;
                 self.change.insert_links(&links)?;
                 for l in &links {
-                    if crate::store::write::shows_on_target(l.field) {
+                    // An object of before now shows the new one (a
+                    // back-reference, Organization.membership).
+                    if crate::store::write::shows_on_target(l.field)
+                        && !self.created.contains(&l.to_pk)
+                    {
                         self.change.touch_with_ancestors(l.to_pk, self.now)?;
                     }
                 }
+                self.created.insert(pk);
                 self.audit.push(("create", pk, kind));
             }
             Some(row) => {
