@@ -1,7 +1,8 @@
 //! The HTTP API: takes a request, answers it. Routing is in `route`, query
 //! parsing in `query`, the full-text search in `search`, the Error object
 //! in `error`, File bytes in `files`, the body type of every answer in
-//! `body`.
+//! `body`, and the authenticated writes (POST, PUT, PATCH, DELETE) in
+//! `write`, which bypass everything else here.
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 

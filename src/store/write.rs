@@ -1,6 +1,6 @@
 //! Every change to the store goes through here, in one place, so that the
 //! rules attached to changes hold whoever writes (the demo generator, an
-//! import, the tests, the write API to come):
+//! import, the tests, the write API):
 //!
 //! - a change is one transaction with one *revision*, taken from a counter
 //!   row as its first statement ([`change`]); every object the change
