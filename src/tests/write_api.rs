@@ -397,6 +397,33 @@ fn create_replace_patch_delete_with_preconditions_and_audit() {
         )
         .await;
         expect_error(&again, 410, "DELETE of a tombstone");
+        // A deleted item stays deleted (its Meeting let go of it); a
+        // deleted Meeting comes back with PUT, without what went with it.
+        let item = write(&app, Method::PUT, &dropped, &admin, &json!({"name": "x"})).await;
+        expect_error(&item, 410, "PUT to a deleted AgendaItem");
+        let back = write(
+            &app,
+            Method::PUT,
+            &location,
+            &admin,
+            &json!({"name": "wieder da"}),
+        )
+        .await;
+        expect(&back, 200, "PUT to a deleted Meeting");
+        assert_eq!(app.json(&location).await["name"], "wieder da");
+        assert!(app.json(&location).await.get("agendaItem").is_none());
+        expect(
+            &send(
+                &app.state,
+                Method::DELETE,
+                &location,
+                &[("authorization", &auth)],
+                "",
+            )
+            .await,
+            204,
+            "DELETE again",
+        );
         let gone = write(
             &app,
             Method::PATCH,

@@ -303,6 +303,11 @@ impl<'w, 'c> Writer<'w, 'c> {
         pre: &Preconditions,
     ) -> Result<i64, Refusal> {
         let row = self.existing(kind, pk, pre)?;
+        if row.deleted && model::owned_by_parent(kind) {
+            // Its parent let go of it when it was deleted: restored, it
+            // would be served without the parent OParl requires.
+            return Err(ApiError::gone(self.urls.object(kind, pk)).into());
+        }
         let body = row.body_pk.unwrap_or(pk);
         if let Some(id) = value.get("id") {
             if *id != Value::String(self.urls.object(kind, pk)) {
