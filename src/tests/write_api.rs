@@ -685,15 +685,32 @@ fn a_batch_applies_all_or_nothing_with_references_within_it() {
             .unwrap()
             .is_empty());
 
+        let keyed = [
+            ("authorization", auth.as_str()),
+            ("idempotency-key", "batch-1"),
+        ];
         let answer = send(
             &app.state,
             Method::POST,
             &format!("{BASE}/batch"),
-            &[("authorization", &auth)],
-            batch,
+            &keyed,
+            batch.clone(),
         )
         .await;
         expect(&answer, 200, "the batch");
+        let applied = revision(&app);
+        // Sent again (the answer was lost): nothing new, the same answer.
+        let retry = send(
+            &app.state,
+            Method::POST,
+            &format!("{BASE}/batch"),
+            &keyed,
+            batch,
+        )
+        .await;
+        expect(&retry, 200, "the retried batch");
+        assert_eq!(retry.body, answer.body);
+        assert_eq!(revision(&app), applied, "applied once");
         let result = answer.json();
         assert_eq!(result["data"].as_array().unwrap().len(), 4);
         assert_eq!(result["data"][0]["status"], 201);
