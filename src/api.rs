@@ -1,7 +1,8 @@
 //! The HTTP API: takes a request, answers it. Routing is in `route`, query
 //! parsing in `query`, the full-text search in `search`, the Error object
 //! in `error`, File bytes in `files`, the body type of every answer in
-//! `body`.
+//! `body`, and the authenticated writes (POST, PUT, PATCH, DELETE) in
+//! `write`, which bypass everything else here.
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
@@ -16,6 +17,7 @@ pub mod http_cache;
 pub mod query;
 pub mod route;
 pub mod search;
+pub mod write;
 
 use crate::db::{AnyConnection, Db};
 use crate::model::{Kind, ListKind};
@@ -62,6 +64,8 @@ pub struct AppState {
     pub dcat: crate::dcat::DcatSettings,
     /// The catalogue as last rendered, per representation (see `dcat`).
     catalogue: dcat::Kept,
+    /// The write API's settings and its count of failed authentications.
+    pub writes: write::WriteState,
 }
 
 impl AppState {
@@ -79,7 +83,14 @@ impl AppState {
             time_limit: DEFAULT_TIME_LIMIT,
             dcat: crate::dcat::DcatSettings::default(),
             catalogue: dcat::Kept::default(),
+            writes: write::WriteState::default(),
         }
+    }
+
+    /// Take writes with these settings (see `write`).
+    pub fn with_writes(mut self, settings: write::WriteSettings) -> AppState {
+        self.writes = write::WriteState::new(settings);
+        self
     }
 
     /// Serve the dumps these build (see `crate::dumps::keep_current`).
@@ -132,7 +143,13 @@ const RETRY_AFTER_SECS: u32 = 5;
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Answer one request.
-pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body> {
+pub async fn handle<B: write::RequestBody>(
+    state: Arc<AppState>,
+    req: Request<B>,
+) -> Response<Body> {
+    if write::is_write(req.method()) {
+        return write::handle(&state, req).await;
+    }
     let head = req.method() == Method::HEAD;
     // Work on blocking threads goes on after the limit (it cannot be
     // interrupted there), but nobody waits for it; what runs on this
@@ -161,7 +178,9 @@ pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body> 
 async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<Body>, ApiError> {
     match *req.method() {
         Method::GET | Method::HEAD => {}
-        Method::OPTIONS => return Ok(options_response()),
+        Method::OPTIONS => {
+            return Ok(write::preflight(state, req.headers()).unwrap_or_else(options_response))
+        }
         ref other => return Err(ApiError::method_not_allowed(other)),
     }
     let uri = req.uri();
@@ -228,6 +247,9 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     }
     let st = Arc::clone(state);
     let outcome = match route {
+        Route::FileUpload(_) | Route::Batch => {
+            return Err(ApiError::method_not_allowed(req.method()))
+        }
         Route::FileContent(pk, disposition) => {
             return files::serve(state, pk, disposition, req.headers()).await
         }

@@ -53,6 +53,50 @@ enum Command {
     /// Lines, a header with the revision and the change feed, then every
     /// object standalone, tombstones included; gzip when FILE ends in .gz.
     Export(ExportArgs),
+    /// Tokens of the write API: create (the secret is printed once), list,
+    /// revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Show the audit log of the write API.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a new token and print its secret (shown this once only).
+    Create(TokenCreateArgs),
+    /// List the tokens (never their secrets).
+    List,
+    /// Revoke a token by its number (as `token list` shows it).
+    Revoke {
+        /// The token's number.
+        id: i64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct TokenCreateArgs {
+    /// A name for the token (who or what uses it); shown in the audit log.
+    #[arg(long)]
+    name: String,
+    /// A Body the token may write (its number, as in `.../body/N`); repeat
+    /// for several. Without it the token may write every Body and create
+    /// new ones.
+    #[arg(long = "body")]
+    bodies: Vec<i64>,
+    /// The token authenticates but may not write.
+    #[arg(long)]
+    read_only: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct AuditArgs {
+    /// Only entries from this time on (RFC 3339, e.g. 2026-12-01T00:00:00+01:00).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only entries of the token with this name.
+    #[arg(long)]
+    token: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -210,6 +254,33 @@ struct ServeArgs {
         default_value = "UPDATE_CONT"
     )]
     dcat_accrual_periodicity: String,
+
+    /// The largest JSON request of the write API, in MB (413 beyond).
+    #[arg(long, env = "OPARL_MAX_BODY_MB", default_value_t = 16,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_body_mb: u64,
+
+    /// The largest File content (`PUT .../content`) and batch of the write
+    /// API, in MB (413 beyond).
+    #[arg(long, env = "OPARL_MAX_FILE_MB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_file_mb: u64,
+
+    /// An origin (e.g. https://admin.example.de) whose browser pages may
+    /// write (CORS preflights of write methods are answered for it); repeat
+    /// the flag or separate by commas. None by default.
+    #[arg(
+        long = "write-cors-origin",
+        env = "OPARL_WRITE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    write_cors_origins: Vec<String>,
+
+    /// Failed authentications a client address may have per minute before
+    /// its write requests get 429.
+    #[arg(long, env = "OPARL_AUTH_FAILURES_PER_MINUTE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    auth_failures_per_minute: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -306,6 +377,8 @@ fn run(cli: Cli) -> Result<(), String> {
             )
         }
         Command::Check(_) | Command::Import(_) => unreachable!("handled above"),
+        Command::Token(command) => token(&open(true)?, command),
+        Command::Audit(args) => audit(&open(true)?, &args),
         Command::Export(args) => {
             let urls = Urls::new(&args.base_url)
                 .map_err(|e| format!("--base-url / OPARL_BASE_URL: {e}"))?;
@@ -363,7 +436,18 @@ fn run(cli: Cli) -> Result<(), String> {
             let mut state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
                 .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms))
                 .with_time_limit(limit)
-                .with_dcat(dcat);
+                .with_dcat(dcat)
+                .with_writes(crate::api::write::WriteSettings {
+                    max_body_bytes: args.max_body_mb << 20,
+                    max_file_bytes: args.max_file_mb << 20,
+                    cors_origins: args
+                        .write_cors_origins
+                        .iter()
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect(),
+                    auth_failures_per_minute: args.auth_failures_per_minute,
+                });
             let mut every = None;
             if args.dump_every_secs > 0 {
                 let dumps = crate::dumps::Dumps::new(&args.dump_dir)
@@ -558,4 +642,88 @@ fn export_to(
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// `oparl token ...`.
+fn token(db: &Db, command: TokenCommand) -> Result<(), String> {
+    use crate::store::tokens;
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    match command {
+        TokenCommand::Create(args) => {
+            if args.name.trim().is_empty() {
+                return Err("--name: a token needs a name".into());
+            }
+            for pk in &args.bodies {
+                let head = read::head(&mut conn, *pk).map_err(|e| e.to_string())?;
+                if head.is_none_or(|h| h.kind() != crate::model::Kind::Body || h.deleted) {
+                    return Err(format!("--body {pk}: the store has no live Body {pk}"));
+                }
+            }
+            let (id, secret) = tokens::create(
+                &mut conn,
+                args.name.trim(),
+                &args.bodies,
+                args.read_only,
+                crate::time::now(),
+            )
+            .map_err(|e| e.to_string())?;
+            eprintln!("token {id} created; its secret is shown this once only:");
+            println!("{secret}");
+            Ok(())
+        }
+        TokenCommand::List => {
+            println!("id\tname\tbodies\tread-only\tcreated\trevoked");
+            for t in tokens::list(&mut conn).map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name,
+                    if t.bodies.is_empty() {
+                        "all"
+                    } else {
+                        &t.bodies
+                    },
+                    if t.read_only { "yes" } else { "no" },
+                    crate::time::format_datetime(t.created),
+                    t.revoked
+                        .map(crate::time::format_datetime)
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            if tokens::revoke(&mut conn, id, crate::time::now()).map_err(|e| e.to_string())? {
+                println!("token {id} revoked");
+                Ok(())
+            } else {
+                Err(format!("no token {id} that is not revoked already"))
+            }
+        }
+    }
+}
+
+/// `oparl audit`: one line per object written, oldest first.
+fn audit(db: &Db, args: &AuditArgs) -> Result<(), String> {
+    let since = match &args.since {
+        Some(s) => Some(crate::time::parse_filter(s).map_err(|e| format!("--since: {e}"))?),
+        None => None,
+    };
+    let mut conn = db.conn().map_err(|e| e.to_string())?;
+    let entries = crate::store::audit::entries(&mut conn, since, args.token.as_deref())
+        .map_err(|e| e.to_string())?;
+    println!("time\ttoken\trevision\toperation\ttype\tobject");
+    for e in entries {
+        let kind = crate::model::Kind::from_code(e.kind).map_or("?", |k| k.name());
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            crate::time::format_datetime(e.at),
+            e.token,
+            e.revision,
+            e.operation,
+            kind,
+            e.object_pk
+        );
+    }
+    Ok(())
 }

@@ -3,10 +3,12 @@
 //! Module map, from the outside in:
 //! - `cli`: the `oparl` command line and its settings;
 //! - `server`: the accept loop, request logging, graceful shutdown;
-//! - `api`: routing, query parameters, list pages, errors, File bytes;
+//! - `api`: routing, query parameters, list pages, errors, File bytes, and
+//!   the authenticated write API (`api::write`);
 //! - `render`: stored rows to OParl JSON (standalone, embedded, tombstone);
 //! - `search`: the full-text index, its upkeep, the query language;
-//! - `store`: the queries of the read path and every write with its rules;
+//! - `store`: the queries of the read path and every write with its rules,
+//!   the write API's tokens and audit log;
 //! - `db`: the connection over SQLite or PostgreSQL, pool and migrations;
 //! - `model`: the twelve kinds and all their relations, as data;
 //! - `urls`: the only place URLs are minted;

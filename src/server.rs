@@ -33,7 +33,7 @@ pub async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (tcp, _peer) = match accepted {
+                let (tcp, peer) = match accepted {
                     Ok(conn) => conn,
                     Err(e) => {
                         // Out of file descriptors and the like: wait, go on.
@@ -44,7 +44,12 @@ pub async fn serve(
                 };
                 let _ = tcp.set_nodelay(true);
                 let state = Arc::clone(&state);
-                let service = hyper::service::service_fn(move |req| respond(Arc::clone(&state), req));
+                let client = api::write::ClientAddr(peer.ip());
+                let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                    // The write API limits failed authentications per address.
+                    req.extensions_mut().insert(client);
+                    respond(Arc::clone(&state), req)
+                });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {

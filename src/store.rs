@@ -4,7 +4,8 @@
 //! of a batch of objects); `write` holds every change, and with it the rules
 //! the spec attaches to changes: `modified` moves forward on every change,
 //! deletion leaves a tombstone, and every object that embedded a changed or
-//! deleted object gets a new `modified` too.
+//! deleted object gets a new `modified` too. `tokens` and `audit` keep the
+//! write API's tokens, audit log and answers to retried requests.
 
 /// Insert many rows into one table at once: PostgreSQL takes them with
 /// COPY (several times faster than INSERT), SQLite in multi-row INSERTs of
@@ -28,8 +29,10 @@ macro_rules! bulk_insert {
     }};
 }
 
+pub mod audit;
 pub mod import_state;
 pub mod read;
+pub mod tokens;
 pub mod write;
 
 pub use read::{LinkRow, ListFilter, ObjectHead, ObjectRow};

@@ -123,6 +123,51 @@ pub fn check_object(
     }
 }
 
+/// A violation of a type's standalone schema, for a writer that checks an
+/// object before it exists (the write API of the server).
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// JSON Pointer of the offending value.
+    pub pointer: String,
+    /// The missing member, for a violation of `required`.
+    pub required: Option<String>,
+    pub message: String,
+}
+
+/// Every violation of the standalone schema of `type_name` by `value`.
+pub fn violations(type_name: &str, value: &Value) -> Vec<Violation> {
+    let Some(v) = schemas().standalone.get(type_name) else {
+        return Vec::new();
+    };
+    v.iter_errors(value)
+        .map(|e| Violation {
+            pointer: e.instance_path().as_str().to_string(),
+            required: match e.kind() {
+                jsonschema::error::ValidationErrorKind::Required { property } => {
+                    property.as_str().map(str::to_string)
+                }
+                _ => None,
+            },
+            message: e.to_string(),
+        })
+        .collect()
+}
+
+/// The members the schema of `type_name` defines (of a live object).
+pub fn property_names(type_name: &str) -> Vec<String> {
+    let Some((_, text)) = FILES.iter().find(|(n, _)| *n == type_name) else {
+        return Vec::new();
+    };
+    let value: Value = serde_json::from_str(text).expect("schema files are JSON");
+    let props = value
+        .pointer("/else/properties")
+        .or_else(|| value.pointer("/properties"));
+    props
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
 /// Check a list page envelope (rule 32).
 pub fn check_list_page(value: &Value, url: &str, out: &mut Findings) {
     for e in schemas().list_page.iter_errors(value) {

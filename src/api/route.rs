@@ -23,6 +23,10 @@ pub enum Route {
     Dump(Option<i64>),
     /// The DCAT-AP.de catalogue.
     Dcat,
+    /// Where the write API takes a File's bytes (`PUT`).
+    FileUpload(i64),
+    /// Where the write API takes batches (`POST`).
+    Batch,
 }
 
 /// How a File's bytes are sent.
@@ -57,6 +61,8 @@ impl Route {
             Route::Search => urls.search(),
             Route::Dump(body) => urls.dump(body),
             Route::Dcat => urls.dcat(),
+            Route::FileUpload(pk) => format!("{}/content", urls.object(Kind::File, pk)),
+            Route::Batch => format!("{}/batch", urls.system()),
         }
     }
 }
@@ -95,6 +101,8 @@ fn parse_segments(segments: &[&str]) -> Option<Route> {
         ["search"] => Route::Search,
         ["dump"] => Route::Dump(None),
         ["dcat"] => Route::Dcat,
+        ["batch"] => Route::Batch,
+        ["file", id, "content"] => Route::FileUpload(number(id)?),
         ["body", id, "dump"] => Route::Dump(Some(number(id)?)),
         [kind, id] => {
             let kind = Kind::from_segment(kind).filter(|k| *k != Kind::System)?;
@@ -161,6 +169,8 @@ mod tests {
         routes.push(Route::Dump(None));
         routes.push(Route::Dump(Some(4)));
         routes.push(Route::Dcat);
+        routes.push(Route::FileUpload(9));
+        routes.push(Route::Batch);
         for route in routes {
             let url = route.url(&urls);
             assert_eq!(

@@ -58,6 +58,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_token (id) {
+        id -> BigInt,
+        name -> Text,
+        hash -> Text,
+        bodies -> Text,
+        read_only -> Bool,
+        created -> BigInt,
+        revoked -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    write_audit (id) {
+        id -> BigInt,
+        at -> BigInt,
+        token -> Text,
+        revision -> BigInt,
+        operation -> Text,
+        object_pk -> BigInt,
+        kind -> SmallInt,
+    }
+}
+
+diesel::table! {
+    idempotency_key (token_id, key) {
+        token_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        status -> SmallInt,
+        location -> Text,
+        answer -> Text,
+        created -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     object,
     link,

@@ -1,6 +1,6 @@
 //! Every change to the store goes through here, in one place, so that the
 //! rules attached to changes hold whoever writes (the demo generator, an
-//! import, the tests, the write API to come):
+//! import, the tests, the write API):
 //!
 //! - a change is one transaction with one *revision*, taken from a counter
 //!   row as its first statement ([`change`]); every object the change
@@ -46,6 +46,20 @@ pub fn change<T>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut Change<'_>) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
+    change_with(conn, f)
+}
+
+/// [`change`] for a caller with an error type of its own: any `Err` of `f`
+/// rolls the whole change back, so a caller can refuse a change it has
+/// already half written (the write API does, when it finds a problem in a
+/// request while applying it).
+pub fn change_with<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut Change<'_>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<DbError> + From<diesel::result::Error>,
+{
     conn.transaction(|conn| {
         diesel::update(store_revision::table.find(1i16))
             .set(store_revision::value.eq(store_revision::value + 1))

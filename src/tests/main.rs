@@ -26,3 +26,4 @@ mod search;
 mod server;
 mod stored_data;
 mod walk;
+mod write_api;
