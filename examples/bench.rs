@@ -44,6 +44,8 @@ struct Args {
     only_feed: bool,
     /// Only the dump rows: (k), (l).
     only_dumps: bool,
+    /// Only the write API rows: (m), (n), (o).
+    only_writes: bool,
 }
 
 fn args() -> Args {
@@ -57,6 +59,7 @@ fn args() -> Args {
         only_import: false,
         only_feed: false,
         only_dumps: false,
+        only_writes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +74,7 @@ fn args() -> Args {
             "--only-import" => a.only_import = true,
             "--only-feed" => a.only_feed = true,
             "--only-dumps" => a.only_dumps = true,
+            "--only-writes" => a.only_writes = true,
             other => panic!("unknown option {other}"),
         }
     }
@@ -392,6 +396,10 @@ fn bench_backend(
         out.extend(dumps(args, runtimes, oparl, load, url, port));
         return out;
     }
+    if args.only_writes {
+        out.extend(writes(args, oparl, load, url, port));
+        return out;
+    }
     if !args.only_feed {
         out.push(import_from_dump(args, oparl, url));
     }
@@ -665,6 +673,7 @@ fn bench_backend(
     hot(&mut out, ", --max-stale-ms 1000");
     drop(server);
 
+    out.extend(writes(args, oparl, load, url, port));
     out.extend(dumps(args, runtimes, oparl, load, url, port));
     out
 }
@@ -772,6 +781,169 @@ fn read_feed(client: &mut Client, base: &str, after: i64) -> (f64, usize, usize,
         next = page.links.next;
     }
     (t.elapsed().as_secs_f64() * 1000.0, entries, pages, bytes)
+}
+
+/// The write API (issue 15), on a server of its own: (m) PATCHes of
+/// Papers one after the other, each read back right after its answer;
+/// (n) one batch creating 10,000 objects; (o) the hot read of one object
+/// while a writer PATCHes other Papers 100 times a second, against the same
+/// read without writes measured just before.
+fn writes(
+    args: &Args,
+    oparl: &std::path::Path,
+    load: &std::path::Path,
+    url: &str,
+    port: u16,
+) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let made = Command::new(oparl)
+        .args(["--database-url", url, "token", "create", "--name"])
+        .arg(format!("bench-{}", std::process::id()))
+        .stderr(Stdio::null())
+        .output()
+        .expect("oparl token create");
+    assert!(made.status.success(), "oparl token create failed");
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    let auth = format!("Authorization: Bearer {token}");
+    let server = start_server(oparl, url, port, &[]);
+    let base = format!("http://127.0.0.1:{port}/oparl/v1.1");
+    let mut client = Client::new(port);
+    let system = client.json(&base);
+    let bodies = client.json(system["body"].as_str().unwrap());
+    let body = bodies["data"][0]["id"].as_str().unwrap().to_string();
+    let papers: Vec<String> = client.json(&format!("{body}/paper?limit=1000"))["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+
+    // (m) PATCH one Paper at a time; the next GET must show the change.
+    let mut times = Vec::new();
+    for (i, paper) in papers.iter().take(300).enumerate() {
+        let patch = format!("{{\"keyword\":[\"Bench {i}\"]}}");
+        let t = Instant::now();
+        let (status, _, body) = client.request(
+            "PATCH",
+            paper,
+            &[&auth, "Content-Type: application/merge-patch+json"],
+            patch.as_bytes(),
+        );
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(
+            status,
+            200,
+            "PATCH {paper}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let read = client.json(paper);
+        assert_eq!(
+            read["keyword"][0],
+            format!("Bench {i}"),
+            "the PATCH is visible at once"
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |t: &[f64], p: f64| t[((t.len() - 1) as f64 * p) as usize];
+    out.push((
+        "(m) PATCH of a Paper, one at a time".into(),
+        "p50 ≤ 5 ms SQLite, ≤ 10 ms PostgreSQL; visible right after".into(),
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms ({} PATCHes, each read back changed)",
+            pct(&times, 0.5),
+            pct(&times, 0.99),
+            times.len()
+        ),
+    ));
+
+    // (n) One batch of 10,000 objects: Persons and Papers, half each.
+    let mut lines = String::new();
+    for i in 0..10_000 {
+        if i % 2 == 0 {
+            lines.push_str(&format!(
+                "{{\"op\":\"create\",\"list\":\"{body}/person\",\"object\":{{\"name\":\"Bench Person {i}\",\"familyName\":\"Person {i}\",\"givenName\":\"Bench\"}}}}\n"
+            ));
+        } else {
+            lines.push_str(&format!(
+                "{{\"op\":\"create\",\"list\":\"{body}/paper\",\"object\":{{\"name\":\"Bench Paper {i}\",\"reference\":\"BENCH/{i}\",\"date\":\"2026-12-01\",\"paperType\":\"Mitteilung\"}}}}\n"
+            ));
+        }
+    }
+    let t = Instant::now();
+    let (status, _, answer) =
+        client.request("POST", &format!("{base}/batch"), &[&auth], lines.as_bytes());
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(
+        status,
+        200,
+        "batch: {}",
+        String::from_utf8_lossy(&answer[..answer.len().min(2000)])
+    );
+    out.push((
+        "(n) batch of 10,000 objects".into(),
+        "≥ 20,000 objects/s".into(),
+        format!(
+            "{:.0} objects/s (10,000 in {:.2} s, one request)",
+            10_000.0 / secs,
+            secs
+        ),
+    ));
+
+    // (o) Hot reads of one object, without and then with a writer.
+    let hot = papers[500].clone();
+    let run_load = |connections: usize| -> f64 {
+        let output = Command::new(load)
+            .arg(&hot)
+            .arg(connections.to_string())
+            .arg(args.seconds.to_string())
+            .output()
+            .expect("run load");
+        let r: Value = serde_json::from_slice(&output.stdout).expect("load prints JSON");
+        r["rps"].as_f64().unwrap()
+    };
+    client.json(&hot);
+    let quiet = run_load(8);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, auth, papers) = (Arc::clone(&stop), auth.clone(), papers.clone());
+        std::thread::spawn(move || {
+            let mut client = Client::new(port);
+            let mut n = 0usize;
+            let start = Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let paper = &papers[n % 400];
+                let patch = format!("{{\"keyword\":[\"Strom {n}\"]}}");
+                let (status, _, _) = client.request(
+                    "PATCH",
+                    paper,
+                    &[&auth, "Content-Type: application/merge-patch+json"],
+                    patch.as_bytes(),
+                );
+                assert_eq!(status, 200);
+                n += 1;
+                // 100 writes a second, evenly.
+                let due = start + Duration::from_millis(10 * n as u64);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            n as f64 / start.elapsed().as_secs_f64()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let busy = run_load(8);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rate = writer.join().unwrap();
+    out.push((
+        "(o) hot object by id during a stream of writes".into(),
+        "≥ 0.7 × the same without writes".into(),
+        format!(
+            "{busy:.0} req/s = {:.2} × without writes ({quiet:.0} req/s); {rate:.0} PATCHes/s meanwhile",
+            busy / quiet.max(1.0)
+        ),
+    ));
+    drop(server);
+    out
 }
 
 /// The largest resident set a process had so far (VmHWM), in MB.
@@ -1044,8 +1216,18 @@ impl Client {
     }
 
     fn get(&mut self, url: &str, headers: &[&str]) -> (u16, HashMap<String, String>, Vec<u8>) {
+        self.request("GET", url, headers, &[])
+    }
+
+    fn request(
+        &mut self,
+        method: &str,
+        url: &str,
+        headers: &[&str],
+        body: &[u8],
+    ) -> (u16, HashMap<String, String>, Vec<u8>) {
         let mut req = format!(
-            "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+            "{method} {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
             path_of(url),
             self.port
         );
@@ -1053,8 +1235,13 @@ impl Client {
             req.push_str(h);
             req.push_str("\r\n");
         }
+        if method != "GET" {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
         req.push_str("\r\n");
-        self.stream.get_mut().write_all(req.as_bytes()).unwrap();
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        self.stream.get_mut().write_all(&bytes).unwrap();
         let mut line = String::new();
         self.stream.read_line(&mut line).unwrap();
         let status: u16 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
