@@ -222,6 +222,13 @@ impl Manager {
             Backend::Postgres => {
                 let mut conn = diesel::PgConnection::establish(&self.target)
                     .map_err(|e| DbError::Connect(format!("PostgreSQL: {e}")))?;
+                // Every statement of ours reads at most some thousand rows
+                // through an index, where starting parallel workers costs
+                // more than it saves: the back-references of a page of
+                // 1,000 objects took 10.7 ms with two workers and 1.7 ms
+                // without.
+                conn.batch_execute("SET max_parallel_workers_per_gather = 0")
+                    .map_err(|e| DbError::Connect(format!("PostgreSQL: {e}")))?;
                 if let Some(limit) = self.statement_timeout {
                     let ms = limit.as_millis().max(1);
                     conn.batch_execute(&format!("SET statement_timeout = {ms}"))
