@@ -31,6 +31,18 @@ struct Cli {
     )]
     database_url: String,
 
+    /// How log lines are written: `text` (for people; coloured only when
+    /// standard error is a terminal) or `json` (one object per line, for a
+    /// log collector).
+    #[arg(
+        long,
+        env = "OPARL_LOG_FORMAT",
+        default_value = "text",
+        value_parser = ["text", "json"],
+        global = true
+    )]
+    log_format: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -297,7 +309,7 @@ struct GenerateArgs {
 /// Run the command line; the exit code is 0 on success.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(&cli.log_format);
     let result = match cli.command {
         Command::Import(ref args) => import(&cli.database_url, args),
         _ => run(cli).map(|()| ExitCode::SUCCESS),
@@ -341,13 +353,21 @@ fn import(database_url: &str, args: &ImportArgs) -> Result<ExitCode, String> {
     })
 }
 
-fn init_logging() {
+/// Log to standard error: text, with colour codes only on a terminal (a
+/// log file or a collector would get the escape sequences as text), or
+/// JSON lines.
+fn init_logging(format: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logger = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        logger.json().with_current_span(false).init();
+    } else {
+        logger.with_ansi(std::io::stderr().is_terminal()).init();
+    }
 }
 
 fn run(cli: Cli) -> Result<(), String> {

@@ -279,7 +279,10 @@ pub fn links_to_grouped(
     if matches!(conn, AnyConnection::Postgres(_)) {
         let mut pks: Vec<i64> = Vec::new();
         let mut fields: Vec<i16> = Vec::new();
-        for (p, f) in groups.iter().filter(|(p, f)| !p.is_empty() && !f.is_empty()) {
+        for (p, f) in groups
+            .iter()
+            .filter(|(p, f)| !p.is_empty() && !f.is_empty())
+        {
             pks.extend(p);
             fields.extend(f);
         }

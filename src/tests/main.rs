@@ -19,6 +19,7 @@ mod filters;
 mod import;
 mod json_format;
 mod lists;
+mod logging;
 mod mirror;
 mod mirror_feed;
 mod objects;
