@@ -14,6 +14,7 @@ pub mod dump;
 pub mod error;
 pub mod files;
 pub mod http_cache;
+pub mod probes;
 pub mod query;
 pub mod route;
 pub mod search;
@@ -184,6 +185,11 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         ref other => return Err(ApiError::method_not_allowed(other)),
     }
     let uri = req.uri();
+    match uri.path() {
+        probes::HEALTH => return Ok(probes::answer(state, false).await),
+        probes::READY => return Ok(probes::answer(state, true).await),
+        _ => {}
+    }
     let target = uri.to_string();
     if target.len() > MAX_URI_LENGTH {
         return Err(ApiError::new(

@@ -554,6 +554,27 @@ pub fn tune_sqlite() {
     });
 }
 
+/// How many migrations of this version the database has not applied yet
+/// (another instance may be applying them, or a rolling upgrade runs with
+/// `--no-migrate`).
+pub fn pending_migrations(conn: &mut AnyConnection) -> Result<usize, DbError> {
+    let pending = match conn {
+        AnyConnection::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    pending.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Undo the last applied migration (for tests of what a server does with a
+/// schema behind its version).
+pub fn revert_last_migration(conn: &mut AnyConnection) -> Result<(), DbError> {
+    let reverted = match conn {
+        AnyConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
+        AnyConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    reverted.map_err(|e| DbError::Migration(e.to_string()))
+}
+
 /// Apply every pending migration of the connection's backend; returns how
 /// many were applied.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, DbError> {
