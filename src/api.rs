@@ -188,6 +188,7 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     match uri.path() {
         probes::HEALTH => return Ok(probes::answer(state, false).await),
         probes::READY => return Ok(probes::answer(state, true).await),
+        probes::METRICS => return Ok(probes::metrics(state).await),
         _ => {}
     }
     let target = uri.to_string();

@@ -439,6 +439,9 @@ impl Db {
     /// The version of the database now: read after this call began, so
     /// that every commit before it is reflected.
     pub async fn version(&self) -> Result<version::Version, DbError> {
+        crate::metrics::get()
+            .version_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &*self.versions {
             Versions::Sqlite(local) => local.current(|| self.opener.open(), &self.opener.target),
             Versions::Postgres(shared) => shared.current(|| self.run(version::read)).await,
@@ -481,6 +484,12 @@ impl Db {
         })
     }
 
+    /// The pool's connections: (all, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -513,7 +522,23 @@ impl Db {
         );
         let work = move || {
             let _permit = permit;
-            let mut conn = health.checkout(&pool, wait)?;
+            let metrics = crate::metrics::get();
+            let asked = std::time::Instant::now();
+            let checkout = health.checkout(&pool, wait);
+            metrics
+                .db_runs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            metrics.db_wait_micros.fetch_add(
+                asked.elapsed().as_micros() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let mut conn = checkout.inspect_err(|e| {
+                if e.is_unavailable() {
+                    metrics
+                        .db_unavailable
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })?;
             let result = f(&mut conn);
             if LOST.with(Cell::get) {
                 health.lost();

@@ -28,6 +28,7 @@ pub mod demo;
 pub mod dumps;
 pub mod export;
 pub mod import;
+pub mod metrics;
 pub mod model;
 pub mod render;
 pub mod search;

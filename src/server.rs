@@ -80,6 +80,7 @@ async fn respond(
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let route = api::route::label(&state.urls, &path);
     // Run in place (a task per request would cost a spawn and a wake-up on
     // every answer); a panic still becomes a 500 and the connection lives on.
     let response = match CatchUnwind(Box::pin(api::handle(state, req))).await {
@@ -94,6 +95,7 @@ async fn respond(
             ))
         }
     };
+    crate::metrics::get().request(route, response.status().as_u16(), start.elapsed());
     tracing::info!(
         %method,
         %path,

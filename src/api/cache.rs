@@ -61,12 +61,21 @@ impl<K: Hash + Eq + Clone, V: Weigh + Clone> Cache<K, V> {
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        self.shard(key)
+        let found = self
+            .shard(key)
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .map
             .get(key)
-            .cloned()
+            .cloned();
+        let metrics = crate::metrics::get();
+        let counter = if found.is_some() {
+            &metrics.cache_hits
+        } else {
+            &metrics.cache_misses
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        found
     }
 
     pub fn put(&self, key: K, value: V) {

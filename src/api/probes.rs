@@ -8,7 +8,9 @@
 //!   there yet (another instance migrating, or a rolling upgrade with
 //!   `--no-migrate` ahead of the migration).
 //!
-//! The answer is a small JSON object, never cached.
+//! - `GET /-/metrics`: Prometheus metrics (see `metrics`).
+//!
+//! The probes answer a small JSON object; nothing here is cached.
 
 use super::{AppState, Body};
 use bytes::Bytes;
@@ -18,6 +20,25 @@ use serde_json::json;
 /// The probe paths.
 pub const HEALTH: &str = "/-/health";
 pub const READY: &str = "/-/ready";
+/// Prometheus metrics (see `metrics`).
+pub const METRICS: &str = "/-/metrics";
+
+/// The metrics in Prometheus' text format.
+pub async fn metrics(state: &AppState) -> Response<Body> {
+    let revision = state.db.run(crate::store::read::revision).await.ok();
+    let text = crate::metrics::get().render(state.db.pool_state(), revision);
+    let mut response = Response::new(Body::from(Bytes::from(text)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
 
 /// Answer a probe.
 pub async fn answer(state: &AppState, ready: bool) -> Response<Body> {

@@ -48,6 +48,32 @@ pub enum Resolved {
     NotFound,
 }
 
+/// The name of the route a path takes, for metrics: a handful of names,
+/// never anything of the path itself.
+pub fn label(urls: &Urls, path: &str) -> &'static str {
+    match path {
+        super::probes::HEALTH | super::probes::READY => return "probe",
+        super::probes::METRICS => return "metrics",
+        _ => {}
+    }
+    match resolve(urls, path) {
+        Resolved::Found(route) => match route {
+            Route::System => "system",
+            Route::Object(..) => "object",
+            Route::List(..) => "list",
+            Route::FileContent(..) => "file",
+            Route::Changes => "changes",
+            Route::Search => "search",
+            Route::Dump(_) => "dump",
+            Route::Dcat => "dcat",
+            Route::FileUpload(_) => "file_content",
+            Route::Batch => "batch",
+        },
+        Resolved::Redirect(_) => "redirect",
+        Resolved::NotFound => "unknown",
+    }
+}
+
 impl Route {
     /// The canonical URL of this route.
     pub fn url(&self, urls: &Urls) -> String {

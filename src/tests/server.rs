@@ -128,3 +128,74 @@ fn an_unreachable_database_is_an_error_not_a_fallback() {
     let err = oparl::db::Db::open("mysql://localhost/x", true).unwrap_err();
     assert!(err.to_string().contains("mysql://"), "{err}");
 }
+
+/// The value of a metric line `name{labels} value` in an exposition.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_status_in_prometheus_format() {
+    let store = TestStore::new(BackendKind::Sqlite);
+    let app = TestApp::new(store, false);
+    let runtime = multi_thread_runtime();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(oparl::server::serve(app.state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let get = |target: &str| {
+        raw(
+            addr,
+            &format!("GET {target} HTTP/1.1\r\nHost: oparl.test\r\nConnection: close\r\n\r\n"),
+        )
+    };
+    let scrape = || {
+        let answer = get("/-/metrics");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("text/plain; version=0.0.4"), "{answer}");
+        answer.split_once("\r\n\r\n").unwrap().1.to_string()
+    };
+    // The counters are the process's: other tests count too, so compare
+    // before and after.
+    let before = scrape();
+    let count = |text: &str, series: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(series)?
+                    .strip_prefix(' ')?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    };
+    for _ in 0..3 {
+        assert!(get("/oparl/v1.1").starts_with("HTTP/1.1 200"));
+    }
+    assert!(get("/oparl/v1.1/nothing-here").starts_with("HTTP/1.1 404"));
+    let after = scrape();
+    let system = "oparl_requests_total{route=\"system\",status=\"200\"}";
+    let unknown = "oparl_requests_total{route=\"unknown\",status=\"404\"}";
+    assert!(
+        count(&after, system) - count(&before, system) >= 3.0,
+        "{after}"
+    );
+    assert!(
+        count(&after, unknown) - count(&before, unknown) >= 1.0,
+        "{after}"
+    );
+    let system_count = "oparl_request_duration_seconds_count{route=\"system\"}";
+    let system_inf = "oparl_request_duration_seconds_bucket{route=\"system\",le=\"+Inf\"}";
+    assert_eq!(metric(&after, system_count), metric(&after, system_inf));
+    let revision = oparl::store::read::revision(&mut app.conn()).unwrap();
+    assert_eq!(metric(&after, "oparl_store_revision"), revision as f64);
+    assert!(metric(&after, "oparl_db_runs_total") >= 1.0);
+    assert!(after.contains("# TYPE oparl_request_duration_seconds histogram"));
+    stop.send(()).unwrap();
+    runtime.block_on(server).unwrap().unwrap();
+}
