@@ -240,10 +240,13 @@ impl Manager {
                 let mut conn = diesel::SqliteConnection::establish(&self.target)
                     .map_err(|e| DbError::Connect(format!("SQLite file {}: {e}", self.target)))?;
                 // WAL lets the server read while an import writes; foreign
-                // keys are off by default in SQLite.
+                // keys are off by default in SQLite. The busy timeout comes
+                // first: `journal_mode` needs a lock, and while another
+                // process held one (a server starting as `oparl token` ran)
+                // it failed at once with "database is locked".
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(|e| DbError::Connect(format!("SQLite file {}: {e}", self.target)))?;

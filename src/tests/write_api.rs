@@ -1276,6 +1276,10 @@ fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
+    if !out.status.success() {
+        // Shown with the assertion that fails on it.
+        eprintln!("oparl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
