@@ -2,7 +2,9 @@
 //! parsing in `query`, the full-text search in `search`, the Error object
 //! in `error`, File bytes in `files`, the body type of every answer in
 //! `body`, and the authenticated writes (POST, PUT, PATCH, DELETE) in
-//! `write`, which bypass everything else here.
+//! `write`, which bypass everything else here. Which representation a
+//! request gets (JSON, or an HTML page for browsers) is decided once, in
+//! `negotiate`; pages are loaded in `pages` and rendered by `crate::html`.
 //! Every JSON answer, errors included, carries `Content-Type:
 //! application/json; charset=utf-8` and `Access-Control-Allow-Origin: *`.
 
@@ -14,6 +16,8 @@ pub mod dump;
 pub mod error;
 pub mod files;
 pub mod http_cache;
+pub mod negotiate;
+mod pages;
 pub mod probes;
 pub mod query;
 pub mod route;
@@ -31,6 +35,7 @@ use error::ApiError;
 use http_cache::{Conditions, Tag};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use negotiate::Format;
 use query::ListQuery;
 use route::{Resolved, Route};
 use serde_json::{json, Value};
@@ -152,15 +157,17 @@ pub async fn handle<B: write::RequestBody>(
         return write::handle(&state, req).await;
     }
     let head = req.method() == Method::HEAD;
+    let wants = negotiate::Wants::of(req.headers(), req.uri().query());
     // Work on blocking threads goes on after the limit (it cannot be
     // interrupted there), but nobody waits for it; what runs on this
     // thread is bounded by its shape (see `Db::inline`).
-    let mut response = match tokio::time::timeout(state.time_limit, answer(&state, &req)).await {
+    let answered = tokio::time::timeout(state.time_limit, answer(&state, &req, &wants)).await;
+    let mut response = match answered {
         Ok(Ok(response)) => response,
-        Ok(Err(e)) => error_response(&e),
+        Ok(Err(e)) => error_answer(&state, &e, &wants),
         Err(_) => {
             tracing::warn!(uri = %req.uri(), "no answer within the time limit");
-            error_response(&ApiError::time_limit(state.time_limit))
+            error_answer(&state, &ApiError::time_limit(state.time_limit), &wants)
         }
     };
     if head {
@@ -176,7 +183,11 @@ pub async fn handle<B: write::RequestBody>(
     response
 }
 
-async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<Body>, ApiError> {
+async fn answer<B>(
+    state: &Arc<AppState>,
+    req: &Request<B>,
+    wants: &negotiate::Wants,
+) -> Result<Response<Body>, ApiError> {
     match *req.method() {
         Method::GET | Method::HEAD => {}
         Method::OPTIONS => {
@@ -189,10 +200,11 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         probes::HEALTH => return Ok(probes::answer(state, false).await),
         probes::READY => return Ok(probes::answer(state, true).await),
         probes::METRICS => return Ok(probes::metrics(state).await),
+        path if path == *crate::html::layout::STYLE_PATH => return Ok(stylesheet()),
         _ => {}
     }
-    let target = uri.to_string();
-    if target.len() > MAX_URI_LENGTH {
+    let uri_text = uri.to_string();
+    if uri_text.len() > MAX_URI_LENGTH {
         return Err(ApiError::new(
             StatusCode::URI_TOO_LONG,
             "Die angeforderte Adresse ist zu lang.",
@@ -202,10 +214,26 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
     let route = match route::resolve(&state.urls, uri.path()) {
         Resolved::Found(route) => route,
         Resolved::Redirect(url) => return Ok(redirect(&url, uri.query())),
+        // The host's root, when the API lives below it: the start page
+        // for a browser, the System for everyone else.
+        Resolved::NotFound if uri.path() == "/" => {
+            if wants.pick(&[Format::Json, Format::Html])? == Format::Html {
+                Route::System
+            } else {
+                return Ok(found(&state.urls.system()));
+            }
+        }
         Resolved::NotFound => return Err(ApiError::not_found(uri.path())),
     };
+    let format = wants.pick(offered(route))?;
     let query = uri.query().map(str::to_string);
     let conditions = Conditions::of(req.headers());
+    // JSON answers are kept under their target alone, as before pages
+    // existed; every other representation under its name and the target.
+    let target = match format {
+        Format::Json => uri_text,
+        other => format!("{} {uri_text}", other.name()),
+    };
     // A whole answer read at the database's current version is served
     // again as it is: nothing has been committed since (see db::version).
     // With `--max-stale-ms`, one confirmed current recently enough is served
@@ -249,11 +277,17 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
                     modified: r.modified,
                 }
             };
-            return Ok(json_answer(state, outcome, req.headers()));
+            return Ok(finish(state, outcome, req.headers(), format));
         }
     }
     let st = Arc::clone(state);
     let outcome = match route {
+        _ if format == Format::Html => {
+            run(&state.db, move |conn| {
+                pages::page(conn, &st, route, query.as_deref(), &conditions)
+            })
+            .await?
+        }
         Route::FileUpload(_) | Route::Batch => {
             return Err(ApiError::method_not_allowed(req.method()))
         }
@@ -343,7 +377,18 @@ async fn answer<B>(state: &Arc<AppState>, req: &Request<B>) -> Result<Response<B
         };
         state.recent.put(target, recent);
     }
-    Ok(json_answer(state, outcome, req.headers()))
+    Ok(finish(state, outcome, req.headers(), format))
+}
+
+/// The representations a route offers: JSON everywhere, and a page for
+/// everything a person may open.
+fn offered(route: Route) -> &'static [Format] {
+    match route {
+        Route::System | Route::Object(..) | Route::List(..) | Route::Search => {
+            &[Format::Json, Format::Html]
+        }
+        _ => &[Format::Json],
+    }
 }
 
 /// A JSON answer before coding: its identity bytes, or "not modified".
@@ -642,8 +687,31 @@ fn page_bytes(entries: &[impl PageEntry], tail: &serde_json::Value) -> Bytes {
 }
 
 /// Turn an outcome into the answer: 304, or the body in the coding the
-/// client accepts, with the cache headers.
-fn json_answer(state: &AppState, outcome: Outcome, headers: &hyper::HeaderMap) -> Response<Body> {
+/// client accepts, with the cache headers and the content type of its
+/// representation. `Vary: Accept` on everything that has more than one.
+fn finish(
+    state: &AppState,
+    outcome: Outcome,
+    headers: &hyper::HeaderMap,
+    format: Format,
+) -> Response<Body> {
+    let mut response = coded(state, outcome, headers);
+    let ok = response.status() == StatusCode::OK;
+    let h = response.headers_mut();
+    if ok && format != Format::Json {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+    }
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    response
+}
+
+fn coded(state: &AppState, outcome: Outcome, headers: &hyper::HeaderMap) -> Response<Body> {
     match outcome {
         Outcome::Fresh { etag, modified } => {
             let mut response = bare(StatusCode::NOT_MODIFIED);
@@ -718,6 +786,53 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    response
+}
+
+/// The error as the client wants it: the Error object, or for a browser a
+/// page with its message and the same status.
+fn error_answer(state: &AppState, e: &ApiError, wants: &negotiate::Wants) -> Response<Body> {
+    let mut response = error_response(e);
+    if wants.page() {
+        let page = crate::html::layout::error(&state.urls, e.status.as_u16(), &e.message);
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(Format::Html.content_type()),
+        );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(page.len()));
+        *response.body_mut() = Body::new(Bytes::from(page));
+    }
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// The stylesheet of the pages: its path names its content, so it may be
+/// kept for a year.
+fn stylesheet() -> Response<Body> {
+    let css = crate::html::layout::STYLE;
+    let mut response = Response::new(Body::new(Bytes::from_static(css.as_bytes())));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(css.len()));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    response
+}
+
+/// 302 to where a resource is (the System from the host's root).
+fn found(url: &str) -> Response<Body> {
+    let mut response = bare(StatusCode::FOUND);
+    if let Ok(value) = HeaderValue::from_str(url) {
+        response.headers_mut().insert(header::LOCATION, value);
     }
     response
 }

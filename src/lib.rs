@@ -6,6 +6,7 @@
 //! - `api`: routing, query parameters, list pages, errors, File bytes, and
 //!   the authenticated write API (`api::write`);
 //! - `render`: stored rows to OParl JSON (standalone, embedded, tombstone);
+//! - `html`: the same objects, lists and search as pages for browsers;
 //! - `search`: the full-text index, its upkeep, the query language;
 //! - `store`: the queries of the read path and every write with its rules,
 //!   the write API's tokens and audit log;
@@ -27,6 +28,7 @@ pub mod dcat;
 pub mod demo;
 pub mod dumps;
 pub mod export;
+pub mod html;
 pub mod import;
 pub mod metrics;
 pub mod model;

@@ -84,47 +84,11 @@ pub fn negotiate(accept: Option<&str>) -> Option<Representation> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Some(Representation::JsonLd);
     };
-    // (type, subtype, quality) of every media range.
-    let ranges: Vec<(String, String, f32)> = accept
-        .split(',')
-        .filter_map(|part| {
-            let mut params = part.split(';');
-            let range = params.next()?.trim().to_ascii_lowercase();
-            let (ty, sub) = range.split_once('/')?;
-            let q = params
-                .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
-                .find_map(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0)
-                .clamp(0.0, 1.0);
-            Some((ty.trim().to_string(), sub.trim().to_string(), q))
-        })
+    let offered: Vec<(Representation, &[&str])> = Representation::ALL
+        .iter()
+        .map(|r| (*r, r.media_types()))
         .collect();
-    let quality = |media_type: &str| -> f32 {
-        let (ty, sub) = media_type.split_once('/').unwrap_or((media_type, ""));
-        // (specificity, quality) of the most specific matching range.
-        ranges
-            .iter()
-            .filter_map(|(t, s, q)| match (t.as_str(), s.as_str()) {
-                (t, s) if t == ty && s == sub => Some((3, *q)),
-                (t, "*") if t == ty => Some((2, *q)),
-                ("*", "*") => Some((1, *q)),
-                _ => None,
-            })
-            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
-            .map_or(0.0, |(_, q)| q)
-    };
-    let mut best: Option<(Representation, f32)> = None;
-    for r in Representation::ALL {
-        let q = r
-            .media_types()
-            .iter()
-            .map(|m| quality(m))
-            .fold(0.0, f32::max);
-        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
-            best = Some((r, q));
-        }
-    }
-    best.map(|(r, _)| r)
+    super::negotiate::Accept::parse(accept).best(&offered)
 }
 
 /// The 406 for an `Accept` we cannot serve.

@@ -201,3 +201,47 @@ pub fn hits(
     };
     Ok((page, total))
 }
+
+#[derive(QueryableByName)]
+struct Pk {
+    #[diesel(sql_type = BigInt)]
+    pk: i64,
+}
+
+/// Live objects of a kind in the order of their own date (the index's
+/// date: Paper.date, Meeting.start, File.date), of one Body or of all:
+/// from `from` on in ascending order (the next meetings), or before it
+/// in descending order (the newest papers). Read along the index of dates
+/// (migration 000010), so it stops after `limit` of them.
+pub fn dated(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    body: Option<i64>,
+    from: i64,
+    forward: bool,
+    limit: i64,
+) -> Result<Vec<i64>, DbError> {
+    let (compare, order) = if forward {
+        (">=", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    let mut binds = vec![Bind::Int(from), Bind::Int(i64::from(kind.code()))];
+    let body_condition = match body {
+        Some(b) => {
+            binds.push(Bind::Int(b));
+            " AND o.body_pk = ?"
+        }
+        None => "",
+    };
+    binds.push(Bind::Int(limit));
+    let statement = format!(
+        "SELECT d.pk AS pk FROM search_doc d JOIN object o ON o.pk = d.pk \
+         WHERE d.date {compare} ? AND o.kind = ? AND o.deleted = false{body_condition} \
+         ORDER BY d.date {order}, d.pk {order} LIMIT ?"
+    );
+    Ok(sql::load::<Pk>(conn, &statement, binds)?
+        .into_iter()
+        .map(|p| p.pk)
+        .collect())
+}

@@ -23,6 +23,7 @@ mod logging;
 mod mirror;
 mod mirror_feed;
 mod objects;
+mod pages;
 mod probes;
 mod search;
 mod server;
