@@ -14,6 +14,7 @@ pub mod changes;
 pub mod dcat;
 pub mod dump;
 pub mod error;
+mod feeds;
 pub mod files;
 pub mod http_cache;
 pub mod negotiate;
@@ -225,7 +226,7 @@ async fn answer<B>(
         }
         Resolved::NotFound => return Err(ApiError::not_found(uri.path())),
     };
-    let format = wants.pick(offered(route))?;
+    let format = wants.pick(feeds::offered(route))?;
     let query = uri.query().map(str::to_string);
     let conditions = Conditions::of(req.headers());
     // JSON answers are kept under their target alone, as before pages
@@ -285,6 +286,12 @@ async fn answer<B>(
         _ if format == Format::Html => {
             run(&state.db, move |conn| {
                 pages::page(conn, &st, route, query.as_deref(), &conditions)
+            })
+            .await?
+        }
+        _ if format != Format::Json => {
+            run(&state.db, move |conn| {
+                feeds::answer(conn, &st, route, format, query.as_deref(), &conditions)
             })
             .await?
         }
@@ -378,17 +385,6 @@ async fn answer<B>(
         state.recent.put(target, recent);
     }
     Ok(finish(state, outcome, req.headers(), format))
-}
-
-/// The representations a route offers: JSON everywhere, and a page for
-/// everything a person may open.
-fn offered(route: Route) -> &'static [Format] {
-    match route {
-        Route::System | Route::Object(..) | Route::List(..) | Route::Search => {
-            &[Format::Json, Format::Html]
-        }
-        _ => &[Format::Json],
-    }
 }
 
 /// A JSON answer before coding: its identity bytes, or "not modified".

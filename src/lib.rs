@@ -7,6 +7,8 @@
 //!   the authenticated write API (`api::write`);
 //! - `render`: stored rows to OParl JSON (standalone, embedded, tombstone);
 //! - `html`: the same objects, lists and search as pages for browsers;
+//! - `ical`, `atom`: meetings as calendars, papers, meetings and searches
+//!   as feeds;
 //! - `search`: the full-text index, its upkeep, the query language;
 //! - `store`: the queries of the read path and every write with its rules,
 //!   the write API's tokens and audit log;
@@ -22,6 +24,7 @@
 //! - `text`: small text helpers (hex digits, ASCII file names, panic messages).
 
 pub mod api;
+pub mod atom;
 pub mod cli;
 pub mod db;
 pub mod dcat;
@@ -29,6 +32,7 @@ pub mod demo;
 pub mod dumps;
 pub mod export;
 pub mod html;
+pub mod ical;
 pub mod import;
 pub mod metrics;
 pub mod model;

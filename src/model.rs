@@ -130,6 +130,9 @@ pub const BODY_PROPERTY: &str = "server:body";
 /// `server:dump`: on the System and each Body (when the server builds
 /// them), the URL of the bulk dump.
 pub const DUMP_PROPERTY: &str = "server:dump";
+/// `server:calendar`: on each Body and Organization, the URL of the
+/// calendar of its meetings (iCalendar, see `api::feeds`).
+pub const CALENDAR_PROPERTY: &str = "server:calendar";
 /// `server:dcat`: on the System, the URL of the DCAT-AP.de catalogue.
 pub const DCAT_PROPERTY: &str = "server:dcat";
 /// `server:revision`: on each feed entry its revision, on a feed page the

@@ -395,6 +395,11 @@ impl Renderer<'_> {
                 if let Some(dump) = self.urls.advertised_dump(Some(row.pk)) {
                     url_member(out, model::DUMP_PROPERTY, &dump);
                 }
+                url_member(
+                    out,
+                    model::CALENDAR_PROPERTY,
+                    &self.urls.calendar(Kind::Body, row.pk),
+                );
             }
             Kind::Organization => {
                 url_member(
@@ -406,6 +411,11 @@ impl Renderer<'_> {
                     out,
                     "consultation",
                     &self.urls.list(ListKind::OrganizationConsultations, row.pk),
+                );
+                url_member(
+                    out,
+                    model::CALENDAR_PROPERTY,
+                    &self.urls.calendar(Kind::Organization, row.pk),
                 );
             }
             Kind::System => {

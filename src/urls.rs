@@ -114,6 +114,17 @@ impl Urls {
         }
     }
 
+    /// The calendar of the meetings of a Body or an Organization
+    /// (iCalendar; see `api::feeds`): their list of meetings as a calendar.
+    pub fn calendar(&self, kind: Kind, owner: i64) -> String {
+        let list = if kind == Kind::Body {
+            ListKind::Body(Kind::Meeting)
+        } else {
+            ListKind::OrganizationMeetings
+        };
+        format!("{}?format=ics", self.list(list, owner))
+    }
+
     /// The DCAT-AP.de catalogue (this server's extension; see `api::dcat`).
     pub fn dcat(&self) -> String {
         format!("{}/dcat", self.base)

@@ -154,6 +154,7 @@ fn object(
         return Ok(html::object::tombstone(&frame, &value));
     }
     frame.title = label_of(kind, &value);
+    frame.alternates = subscriptions(urls, Route::Object(kind, pk));
     let labels = labels(conn, state, &value)?;
     let sections = match kind {
         Kind::Body => {
@@ -294,6 +295,7 @@ fn list_page(
         modified_until: value("modified_until"),
     };
     frame.json = Some(json_of(&format!("{first}{}", q.to_query_string(q.after))));
+    frame.alternates = subscriptions(urls, Route::List(list, owner));
     Ok(html::lists::list(&frame, kind, &json, &form))
 }
 
@@ -328,6 +330,11 @@ fn search(
     frame.json = Some(json_of(&format!("{}?{query}", state.urls.search())));
     let json = if q.q.is_some() {
         frame.title = format!("Suche nach „{}“", form.q);
+        frame.alternates = vec![(
+            format!("{}?{query}&format=atom", state.urls.search()),
+            "application/atom+xml",
+            format!("Neue Treffer für „{}“", form.q),
+        )];
         let outcome = super::search::page(conn, state, &q, &Conditions::default())?;
         Some(outcome_json(outcome)?)
     } else {
@@ -335,6 +342,70 @@ fn search(
         None
     };
     Ok(html::lists::search(&frame, json.as_ref(), &form))
+}
+
+/// The calendars and feeds a page links to (see `api::feeds`).
+fn subscriptions(urls: &Urls, route: Route) -> Vec<(String, &'static str, String)> {
+    let calendar = "text/calendar";
+    let atom = "application/atom+xml";
+    let meetings = |list, owner| urls.list(list, owner);
+    match route {
+        Route::Object(Kind::Meeting, pk) => vec![(
+            format!("{}?format=ics", urls.object(Kind::Meeting, pk)),
+            calendar,
+            "Diese Sitzung in den Kalender übernehmen".into(),
+        )],
+        Route::Object(Kind::Body, pk)
+        | Route::List(ListKind::Body(Kind::Meeting | Kind::Paper), pk) => {
+            vec![
+                (
+                    urls.calendar(Kind::Body, pk),
+                    calendar,
+                    "Sitzungskalender".into(),
+                ),
+                (
+                    format!(
+                        "{}?format=atom",
+                        meetings(ListKind::Body(Kind::Meeting), pk)
+                    ),
+                    atom,
+                    "Nächste Sitzungen".into(),
+                ),
+                (
+                    format!("{}?format=atom", urls.list(ListKind::Body(Kind::Paper), pk)),
+                    atom,
+                    "Neueste Drucksachen".into(),
+                ),
+            ]
+        }
+        Route::Object(Kind::Organization, pk)
+        | Route::List(ListKind::OrganizationMeetings | ListKind::OrganizationConsultations, pk) => {
+            vec![
+                (
+                    urls.calendar(Kind::Organization, pk),
+                    calendar,
+                    "Sitzungskalender des Gremiums".into(),
+                ),
+                (
+                    format!(
+                        "{}?format=atom",
+                        meetings(ListKind::OrganizationMeetings, pk)
+                    ),
+                    atom,
+                    "Nächste Sitzungen des Gremiums".into(),
+                ),
+                (
+                    format!(
+                        "{}?format=atom",
+                        urls.list(ListKind::OrganizationConsultations, pk)
+                    ),
+                    atom,
+                    "Neueste Drucksachen des Gremiums".into(),
+                ),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The query a form sent, as the API reads it: empty fields left out
@@ -507,12 +578,7 @@ fn referrers(
     pk: i64,
     code: i16,
 ) -> Result<Vec<Value>, ApiError> {
-    let mut from: Vec<i64> = read::links_to(conn, &[pk], &[code])?
-        .into_iter()
-        .map(|(l, _)| l.from_pk)
-        .collect();
-    from.sort_unstable();
-    from.dedup();
+    let from = super::feeds::referrers(conn, pk, code)?;
     lights(conn, urls, &from)
 }
 
@@ -525,14 +591,18 @@ fn sort_by_date(items: &mut [Value], key: &str) {
 
 /// Live objects as their own values and `id`, without what links add:
 /// enough to name and date them in a list, at the cost of one query.
-fn lights(conn: &mut AnyConnection, urls: &Urls, pks: &[i64]) -> Result<Vec<Value>, ApiError> {
+pub(super) fn lights(
+    conn: &mut AnyConnection,
+    urls: &Urls,
+    pks: &[i64],
+) -> Result<Vec<Value>, ApiError> {
     let rows = read::live_objects(conn, pks)?;
     let mut by_pk: std::collections::HashMap<i64, Value> =
         rows.iter().map(|r| (r.pk, light(urls, r))).collect();
     Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
 }
 
-fn light(urls: &Urls, row: &ObjectRow) -> Value {
+pub(super) fn light(urls: &Urls, row: &ObjectRow) -> Value {
     let mut value: Value = serde_json::from_str(&row.fields).unwrap_or(Value::Null);
     if !value.is_object() {
         value = Value::Object(serde_json::Map::new());

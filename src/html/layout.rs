@@ -88,6 +88,19 @@ pub fn page(frame: &Frame, content: Markup) -> String {
                 main #inhalt {
                     h1 { (frame.title) }
                     (content)
+                    @if !frame.alternates.is_empty() {
+                        section.subscribe aria-labelledby="abonnieren" {
+                            h2 #abonnieren { "Abonnieren" }
+                            ul {
+                                @for (url, media, name) in &frame.alternates {
+                                    li {
+                                        a href=(url) type=(media) { (name) }
+                                        " " span.meta { (kind_of_media(media)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 footer {
                     p {
@@ -104,6 +117,14 @@ pub fn page(frame: &Frame, content: Markup) -> String {
         }
     }
     .into_string()
+}
+
+fn kind_of_media(media: &str) -> &'static str {
+    match media {
+        "text/calendar" => "(Kalender, iCal)",
+        "application/atom+xml" => "(Feed, Atom)",
+        _ => "",
+    }
 }
 
 /// The page of an error: its message (the Error object's) and a way on.

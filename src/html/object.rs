@@ -186,7 +186,15 @@ pub fn item_line(kind: Kind, item: &Value) -> Markup {
         Kind::Paper | Kind::File => item.get("date").and_then(Value::as_str).map(words::date),
         _ => None,
     };
-    let text = label_of(kind, item);
+    // A meeting in a list by its name; its day and time follow.
+    let name = item
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty());
+    let text = match (kind, name) {
+        (Kind::Meeting, Some(name)) => name.to_string(),
+        _ => label_of(kind, item),
+    };
     html! {
         a href=(id) { (text) }
         @if let Some(day) = day.filter(|d| !d.is_empty() && !text.contains(d.as_str())) {

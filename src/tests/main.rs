@@ -14,6 +14,7 @@ mod dcat;
 mod deletion;
 mod dumps;
 mod exactness;
+mod feeds;
 mod files;
 mod filters;
 mod import;
