@@ -23,6 +23,7 @@ pub mod probes;
 pub mod query;
 pub mod route;
 pub mod search;
+pub mod sitemap;
 pub mod write;
 
 use crate::db::{AnyConnection, Db};
@@ -202,7 +203,24 @@ async fn answer<B>(
         probes::READY => return Ok(probes::answer(state, true).await),
         probes::METRICS => return Ok(probes::metrics(state).await),
         path if path == *crate::html::layout::STYLE_PATH => return Ok(stylesheet()),
-        _ => {}
+        "/robots.txt" => {
+            let text = sitemap::robots(state);
+            return Ok(text_response("text/plain; charset=utf-8", text));
+        }
+        sitemap::INDEX_PATH => {
+            let st = Arc::clone(state);
+            let text = run(&state.db, move |conn| sitemap::index(conn, &st)).await?;
+            return Ok(text_response("application/xml; charset=utf-8", text));
+        }
+        path => {
+            if let Some(n) = sitemap::part_of(path) {
+                let st = Arc::clone(state);
+                return match run(&state.db, move |conn| sitemap::part(conn, &st, n)).await? {
+                    Some(text) => Ok(text_response("application/xml; charset=utf-8", text)),
+                    None => Err(ApiError::not_found(path)),
+                };
+            }
+        }
     }
     let uri_text = uri.to_string();
     if uri_text.len() > MAX_URI_LENGTH {
@@ -821,6 +839,16 @@ fn stylesheet() -> Response<Body> {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
+    response
+}
+
+/// A text answer outside the API (robots.txt, sitemaps).
+fn text_response(content_type: &'static str, text: String) -> Response<Body> {
+    let mut response = bare(StatusCode::OK);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+    *response.body_mut() = Body::new(Bytes::from(text));
     response
 }
 

@@ -400,3 +400,59 @@ fn list_filters_and_search_work_from_their_forms() {
         assert_eq!(empty.status, StatusCode::OK);
     });
 }
+
+#[test]
+fn robots_and_sitemaps_list_every_live_object_once() {
+    each_backend(true, |app| async move {
+        let robots = app.get("/robots.txt").await;
+        assert_eq!(robots.status, StatusCode::OK);
+        let text = String::from_utf8(robots.body.to_vec()).unwrap();
+        assert!(text.contains("Sitemap: http://oparl.test/sitemap.xml"), "{text}");
+        assert!(text.contains("Disallow: /oparl/v1.1/changes"), "{text}");
+        // A deleted object is not listed.
+        let body = first_body(&app).await;
+        let paper = app.json(&format!("{body}/paper")).await["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(app.delete(pk_of(&paper), oparl::time::now()));
+        let index = app.get("/sitemap.xml").await;
+        assert_eq!(index.status, StatusCode::OK);
+        assert!(index.header("content-type").unwrap().starts_with("application/xml"));
+        let index = String::from_utf8(index.body.to_vec()).unwrap();
+        let mut listed = Vec::new();
+        let mut parts = 0;
+        for r in index.split("<loc>").skip(1) {
+            let loc = r.split("</loc>").next().unwrap();
+            let part = app.get(loc).await;
+            assert_eq!(part.status, StatusCode::OK, "{loc}");
+            parts += 1;
+            let text = String::from_utf8(part.body.to_vec()).unwrap();
+            assert!(text.starts_with("<?xml"));
+            let urls: Vec<String> = text
+                .split("<loc>")
+                .skip(1)
+                .map(|r| r.split("</loc>").next().unwrap().to_string())
+                .collect();
+            assert!(urls.len() <= 50_000);
+            assert_eq!(text.matches("<lastmod>").count(), urls.len());
+            listed.extend(urls);
+        }
+        assert!(parts >= 1);
+        let unique: BTreeSet<&String> = listed.iter().collect();
+        assert_eq!(unique.len(), listed.len(), "a URL twice");
+        let live: i64 = object::table
+            .filter(object::deleted.eq(false))
+            .count()
+            .get_result(&mut *app.conn())
+            .unwrap();
+        assert_eq!(listed.len() as i64, live, "[{}]", app.label());
+        assert!(!listed.contains(&paper), "a deleted paper is listed");
+        // Every listed page is a page.
+        for url in listed.iter().step_by(97) {
+            let answer = page(&app, url).await;
+            assert_eq!(answer.status, StatusCode::OK, "{url}");
+        }
+        assert_eq!(app.get("/sitemap-9999.xml").await.status, StatusCode::NOT_FOUND);
+    });
+}
