@@ -113,14 +113,15 @@ pub fn is_write(method: &Method) -> bool {
     )
 }
 
-/// Where text for the full-text search would be taken from a File's bytes.
-/// Plain text is used as it is; other formats (PDF and the like) give
-/// nothing yet: this is the one place an extractor is to be called.
+/// The text of uploaded bytes for `File.text`, and so for the full-text
+/// search (see `text_extract`): plain text as it is, a PDF's text layer;
+/// nothing for a PDF without one, unreadable bytes or another format. The
+/// upload is refused for none of these: the bytes are stored all the same.
 pub fn extract_text_for_search(mime: &str, bytes: &[u8]) -> Option<String> {
-    if mime.starts_with("text/plain") {
-        return std::str::from_utf8(bytes).ok().map(str::to_string);
+    match crate::text_extract::extract(mime, bytes) {
+        crate::text_extract::Extracted::Text(text) => Some(text),
+        _ => None,
     }
-    None
 }
 
 /// A request body that can be read up to a limit.

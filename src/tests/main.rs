@@ -14,6 +14,7 @@ mod dcat;
 mod deletion;
 mod dumps;
 mod exactness;
+mod file_text;
 mod files;
 mod filters;
 mod import;

@@ -424,9 +424,13 @@ impl<'w, 'c> Writer<'w, 'c> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        if let Some(text) = super::extract_text_for_search(&mime, bytes) {
-            fields.insert("text".into(), text.into());
-        }
+        // `text` is the text of the bytes (OParl 1.1, 7.10): new bytes
+        // replace it, and bytes that give none (a scan, another format)
+        // leave none, rather than the text of what they replaced.
+        match super::extract_text_for_search(&mime, bytes) {
+            Some(text) => fields.insert("text".into(), text.into()),
+            None => fields.remove("text"),
+        };
         // The URLs of the bytes are ours from now on (the renderer writes them).
         fields.remove("accessUrl");
         fields.remove("downloadUrl");
