@@ -41,21 +41,35 @@ pub const MAX_TEXT_BYTES: usize = 1 << 20;
 /// `; charset=...` are ignored). A PDF served as `application/octet-stream`
 /// or without a type is recognised by its `%PDF-` header.
 pub fn extract(mime: &str, bytes: &[u8]) -> Extracted {
-    let essence = mime
-        .split(';')
+    if reads_as_pdf(mime, bytes) {
+        return pdf(bytes);
+    }
+    if essence(mime) == "text/plain" {
+        return match std::str::from_utf8(bytes) {
+            Ok(text) => Extracted::Text(text.to_string()),
+            Err(_) => Extracted::Unreadable("the text is not UTF-8".into()),
+        };
+    }
+    Extracted::NotSupported
+}
+
+/// Whether [`extract`] reads these bytes as a PDF (and so gives what
+/// [`pdf`] gives): a caller may read a PDF early, outside a lock, and use
+/// the result when the media type is settled.
+pub fn reads_as_pdf(mime: &str, bytes: &[u8]) -> bool {
+    match essence(mime).as_str() {
+        "application/pdf" | "application/x-pdf" => true,
+        "" | "application/octet-stream" => bytes.starts_with(b"%PDF-"),
+        _ => false,
+    }
+}
+
+fn essence(mime: &str) -> String {
+    mime.split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "text/plain" => match std::str::from_utf8(bytes) {
-            Ok(text) => Extracted::Text(text.to_string()),
-            Err(_) => Extracted::Unreadable("the text is not UTF-8".into()),
-        },
-        "application/pdf" | "application/x-pdf" => pdf(bytes),
-        "" | "application/octet-stream" if bytes.starts_with(b"%PDF-") => pdf(bytes),
-        _ => Extracted::NotSupported,
-    }
+        .to_ascii_lowercase()
 }
 
 /// Whether a media type (or, without one, the bytes) says PDF: the files
@@ -67,7 +81,8 @@ pub fn is_pdf(mime: &str, bytes: &[u8]) -> bool {
         || bytes.starts_with(b"%PDF-")
 }
 
-fn pdf(bytes: &[u8]) -> Extracted {
+/// The text of bytes read as a PDF.
+pub fn pdf(bytes: &[u8]) -> Extracted {
     if bytes.len() > MAX_PDF_BYTES {
         return Extracted::Unreadable(format!(
             "{} bytes, more than the {} MiB read for text",

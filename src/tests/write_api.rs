@@ -656,7 +656,7 @@ fn a_batch_applies_all_or_nothing_with_references_within_it() {
         .await;
         let org = org.json()["id"].as_str().unwrap().to_string();
         let auth = bearer(&admin);
-        let pdf = b"%PDF-1.4 a tiny test document".to_vec();
+        let pdf = oparl::demo::pdf::document("Vorlage", &["Radweg an der Schulstraße".into()]);
         let batch = meeting_batch(&body, &org, &pdf);
 
         // One bad line at the end: nothing of the others is stored.
@@ -728,6 +728,8 @@ fn a_batch_applies_all_or_nothing_with_references_within_it() {
             file["sha512Checksum"],
             oparl::text::hex(&sha2::Sha512::digest(&pdf))
         );
+        // The PDF's text, read before the batch's change.
+        assert_eq!(file["text"], "Vorlage\nRadweg an der Schulstraße");
         let bytes = app.get(file["accessUrl"].as_str().unwrap()).await;
         expect(&bytes, 200, "the File's bytes");
         assert_eq!(bytes.body.as_ref(), pdf.as_slice());
