@@ -64,19 +64,15 @@ fn stream(dict: &[u8], data: &[u8]) -> Vec<u8> {
     .concat()
 }
 
-/// The source: a Body with a Paper whose four Files are PDFs (one with a
-/// text layer and no text given, one with text given by the source, one
-/// image only, one garbage), none with a `text` of its own but the second.
-struct Source {
-    app: TestApp,
-}
-
 fn create(app: &TestApp, kind: Kind, body: Option<i64>, fields: Value) -> i64 {
     let fields = fields.as_object().unwrap().clone();
     write::change(&mut app.conn(), |c| c.create(kind, body, &fields, AT)).unwrap()
 }
 
-fn source(kind: BackendKind) -> Source {
+/// The source: a Body with a Paper whose four Files are PDFs (one with a
+/// text layer and no text given, one with text given by the source, one
+/// image only, one garbage), none with a `text` of its own but the second.
+fn source(kind: BackendKind) -> TestApp {
     let app = TestApp::new(TestStore::new(kind), false);
     let body = create(&app, Kind::Body, None, json!({"name": "Quellstadt"}));
     let paper = create(
@@ -124,7 +120,7 @@ fn source(kind: BackendKind) -> Source {
         })
         .unwrap();
     }
-    Source { app }
+    app
 }
 
 /// The Files of a store by name, as served.
@@ -155,10 +151,10 @@ fn an_imported_pdf_gets_its_text_and_is_found_with_its_paper() {
     for kind in backends() {
         let rt = multi_thread_runtime();
         let a = source(kind);
-        let b = a.app.empty_sibling();
+        let b = a.empty_sibling();
         let label = b.label();
         rt.block_on(async {
-            let a_base = serve_api(&a.app.state, Some(as_vendor(Arc::new(|_, _, _| {})))).await;
+            let a_base = serve_api(&a.state, Some(as_vendor(Arc::new(|_, _, _| {})))).await;
             // First without the bytes: no text to read.
             let (outcome, report) = import(&b, options(&a_base)).await.unwrap();
             assert_eq!(outcome, Outcome::Complete, "[{label}] {}", report.summary());
@@ -212,11 +208,11 @@ fn pdfs_without_text_are_counted_and_the_import_completes() {
     for kind in backends() {
         let rt = multi_thread_runtime();
         let a = source(kind);
-        let b = a.app.empty_sibling();
+        let b = a.empty_sibling();
         let label = b.label();
         let report_file = temp_dir("file-text-report", label).with_extension("json");
         rt.block_on(async {
-            let a_base = serve_api(&a.app.state, Some(as_vendor(Arc::new(|_, _, _| {})))).await;
+            let a_base = serve_api(&a.state, Some(as_vendor(Arc::new(|_, _, _| {})))).await;
             let mut opts = options(&a_base);
             opts.with_files = true;
             opts.report_file = Some(report_file.clone());
