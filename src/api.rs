@@ -202,7 +202,12 @@ async fn answer<B>(
         probes::HEALTH => return Ok(probes::answer(state, false).await),
         probes::READY => return Ok(probes::answer(state, true).await),
         probes::METRICS => return Ok(probes::metrics(state).await),
-        path if path == *crate::html::layout::STYLE_PATH => return Ok(stylesheet()),
+        path if path == *crate::html::layout::STYLE_PATH => {
+            return Ok(asset("text/css; charset=utf-8", crate::html::layout::STYLE))
+        }
+        path if path == *crate::html::layout::ICON_PATH => {
+            return Ok(asset("image/svg+xml", crate::html::layout::ICON))
+        }
         "/robots.txt" => {
             let text = sitemap::robots(state);
             return Ok(text_response("text/plain; charset=utf-8", text));
@@ -824,17 +829,13 @@ fn error_answer(state: &AppState, e: &ApiError, wants: &negotiate::Wants) -> Res
     response
 }
 
-/// The stylesheet of the pages: its path names its content, so it may be
-/// kept for a year.
-fn stylesheet() -> Response<Body> {
-    let css = crate::html::layout::STYLE;
-    let mut response = Response::new(Body::new(Bytes::from_static(css.as_bytes())));
+/// The stylesheet or icon of the pages: its path names its content, so it
+/// may be kept for a year.
+fn asset(content_type: &'static str, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::new(Bytes::from_static(text.as_bytes())));
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(css.len()));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),

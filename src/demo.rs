@@ -10,7 +10,7 @@
 //! few deletions at the end go through `store::write` like any other change.
 
 mod names;
-mod pdf;
+pub mod pdf;
 
 use crate::db::{AnyConnection, DbError};
 use crate::model::{self, Kind};
@@ -230,13 +230,22 @@ impl Builder {
         file_name: &str,
         lines: &[String],
     ) -> i64 {
-        let (bytes, mime) = if file_name.ends_with(".txt") {
+        let direct = format!("{name}\n{}", lines.join("\n"));
+        let (bytes, mime, text) = if file_name.ends_with(".txt") {
             (
                 format!("{name}\n\n{}\n", lines.join("\n")).into_bytes(),
                 "text/plain",
+                direct,
             )
         } else {
-            (pdf::document(name, lines), "application/pdf")
+            // The text is what an import of this PDF would read from it
+            // (the same extractor), so the demo shows what real data gives.
+            let bytes = pdf::document(name, lines);
+            let text = match crate::text_extract::extract("application/pdf", &bytes) {
+                crate::text_extract::Extracted::Text(text) => text,
+                _ => direct,
+            };
+            (bytes, "application/pdf", text)
         };
         let fields = json!({
             "name": name,
@@ -245,7 +254,7 @@ impl Builder {
             "date": date_of(created),
             "size": bytes.len(),
             "sha512Checksum": hex(&Sha512::digest(&bytes)),
-            "text": format!("{name}\n{}", lines.join("\n")),
+            "text": text,
         });
         let pk = self.add(Kind::File, Some(body), created, fields);
         self.contents.push((pk, bytes));

@@ -289,6 +289,10 @@ pub fn run(db: &Db, opts: &ImportOptions) -> Result<(Outcome, Report), String> {
     } else {
         HashMap::new()
     };
+    if !files.is_empty() {
+        progress.phase(&format!("reading the text of {} files", files.len()));
+        add_file_texts(&mut stage, &files, &mut report);
+    }
     progress.phase(&format!("applying {} objects", stage.len()));
     let apply_opts = apply::ApplyOptions {
         source_key: &key,
@@ -410,6 +414,65 @@ async fn download_files(
         out.insert(sid, bytes);
     }
     Ok(out)
+}
+
+/// Fill the `text` of downloaded Files whose source gave none from their
+/// bytes (`text_extract`; a source's own text is kept). This runs before
+/// the apply transaction, so no write lock is held while PDFs are read; a
+/// few threads share the work. A PDF that gives no text is counted in the
+/// report, not skipped: its bytes are stored all the same.
+fn add_file_texts(stage: &mut Stage, files: &HashMap<String, Vec<u8>>, report: &mut Report) {
+    use crate::text_extract::{extract, is_pdf, Extracted};
+    type Map = serde_json::Map<String, Value>;
+    let jobs: Vec<(usize, String, &[u8])> = files
+        .iter()
+        .filter_map(|(sid, bytes)| {
+            let i = stage.position(sid)?;
+            let fields: Map = serde_json::from_str(stage.objects[i].fields.as_str()).ok()?;
+            let given = fields.get("text").and_then(Value::as_str);
+            if given.is_some_and(|t| !t.trim().is_empty()) {
+                return None;
+            }
+            let mime = fields.get("mimeType").and_then(Value::as_str).unwrap_or("");
+            Some((i, mime.to_string(), bytes.as_slice()))
+        })
+        .collect();
+    if jobs.is_empty() {
+        return;
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let results: Vec<(usize, bool, Extracted)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(jobs.len().div_ceil(threads))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(i, mime, bytes)| (*i, is_pdf(mime, bytes), extract(mime, bytes)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("text extraction catches its panics"))
+            .collect()
+    });
+    for (i, pdf, got) in results {
+        let s = &mut stage.objects[i];
+        match got {
+            Extracted::Text(text) => {
+                let mut fields: Map = serde_json::from_str(s.fields.as_str()).unwrap_or_default();
+                fields.insert("text".into(), text.into());
+                s.fields = crate::store::write::Fields::new(s.kind, &fields);
+                report.file_texts += 1;
+            }
+            Extracted::NoTextLayer if pdf => report.pdf_gave_no_text(&s.place, None),
+            Extracted::Unreadable(why) if pdf => report.pdf_gave_no_text(&s.place, Some(&why)),
+            _ => {}
+        }
+    }
 }
 
 /// Why downloaded bytes do not match what the File says of them.

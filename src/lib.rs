@@ -21,7 +21,8 @@
 //! - `dcat`: the DCAT-AP.de catalogue of the System and its Bodies;
 //! - `demo`: the generated demo city;
 //! - `time`: date-time formats;
-//! - `text`: small text helpers (hex digits, ASCII file names, panic messages).
+//! - `text`: small text helpers (hex digits, ASCII file names, panic messages);
+//! - `text_extract`: the text of a File's bytes (plain text, PDF) for `File.text`.
 
 pub mod api;
 pub mod atom;
@@ -41,5 +42,6 @@ pub mod search;
 pub mod server;
 pub mod store;
 pub mod text;
+pub mod text_extract;
 pub mod time;
 pub mod urls;

@@ -146,7 +146,12 @@ mod tests {
     fn sitemap_paths_have_one_spelling() {
         assert_eq!(part_of("/sitemap-0.xml"), Some(0));
         assert_eq!(part_of("/sitemap-23.xml"), Some(23));
-        for bad in ["/sitemap-.xml", "/sitemap-01.xml", "/sitemap-x.xml", "/sitemap-1.xm"] {
+        for bad in [
+            "/sitemap-.xml",
+            "/sitemap-01.xml",
+            "/sitemap-x.xml",
+            "/sitemap-1.xm",
+        ] {
             assert_eq!(part_of(bad), None, "{bad}");
         }
     }

@@ -113,14 +113,66 @@ pub fn is_write(method: &Method) -> bool {
     )
 }
 
-/// Where text for the full-text search would be taken from a File's bytes.
-/// Plain text is used as it is; other formats (PDF and the like) give
-/// nothing yet: this is the one place an extractor is to be called.
+/// The text of uploaded bytes for `File.text`, and so for the full-text
+/// search (see `text_extract`): plain text as it is, a PDF's text layer;
+/// nothing for a PDF without one, unreadable bytes or another format. The
+/// upload is refused for none of these: the bytes are stored all the same.
 pub fn extract_text_for_search(mime: &str, bytes: &[u8]) -> Option<String> {
-    if mime.starts_with("text/plain") {
-        return std::str::from_utf8(bytes).ok().map(str::to_string);
+    text_of(crate::text_extract::extract(mime, bytes))
+}
+
+fn text_of(extracted: crate::text_extract::Extracted) -> Option<String> {
+    match extracted {
+        crate::text_extract::Extracted::Text(text) => Some(text),
+        _ => None,
     }
-    None
+}
+
+/// PDFs read before the change, by their bytes' SHA-512 (hex): the bytes
+/// of a content upload, or of a batch's content lines, that may be PDFs.
+/// Reading a PDF takes time, and the write lock is not held meanwhile;
+/// `Writer::content` uses the result where it, too, reads the bytes as a
+/// PDF, and reads them itself otherwise.
+pub type PdfsRead = HashMap<String, crate::text_extract::Extracted>;
+
+async fn read_pdfs_early(input: &Input, content_type: Option<&str>) -> PdfsRead {
+    let mime = content_type.unwrap_or("");
+    let may_be_pdf = |bytes: &[u8]| {
+        bytes.starts_with(b"%PDF-") || crate::text_extract::reads_as_pdf(mime, bytes)
+    };
+    let candidates: Vec<Bytes> = match input {
+        Input::Bytes(bytes) if may_be_pdf(bytes) => vec![bytes.clone()],
+        Input::Batch(lines) => lines
+            .iter()
+            .filter(|l| l.value.get("op").and_then(Value::as_str) == Some("content"))
+            .filter_map(|l| {
+                use base64::Engine;
+                let data = l.value.get("base64")?.as_str()?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(data.trim())
+                    .ok()?;
+                bytes.starts_with(b"%PDF-").then(|| Bytes::from(bytes))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if candidates.is_empty() {
+        return PdfsRead::new();
+    }
+    let read = tokio::task::spawn_blocking(move || {
+        use sha2::Digest;
+        candidates
+            .iter()
+            .map(|bytes| {
+                (
+                    crate::text::hex(&sha2::Sha512::digest(bytes)),
+                    crate::text_extract::pdf(bytes),
+                )
+            })
+            .collect()
+    });
+    // A read that failed to run is done again under the lock, as before.
+    read.await.unwrap_or_default()
 }
 
 /// A request body that can be read up to a limit.
@@ -420,6 +472,7 @@ async fn answer<B: RequestBody>(
         Operation::Batch => Input::Batch(batch::parse(&bytes)?),
         _ => Input::Json(parse_json(&bytes)?),
     };
+    let mut pdfs = read_pdfs_early(&input, content_type.as_deref()).await;
     let st = Arc::clone(state);
     let hash = request_hash.clone();
     let outcome = state
@@ -434,6 +487,7 @@ async fn answer<B: RequestBody>(
                 }
                 let revision = c.revision();
                 let mut w = Writer::new(c, &st.urls, &token, now);
+                w.pdfs_read = std::mem::take(&mut pdfs);
                 let done = apply_one(&mut w, operation, input, &pre, content_type.as_deref())?;
                 let entries = std::mem::take(&mut w.audit);
                 drop(w);

@@ -12,11 +12,21 @@ pub const STYLE: &str = include_str!("style.css");
 
 /// Where the stylesheet is served: outside the base URL (like the probes),
 /// named by the first bytes of its SHA-256, so a new version is a new URL.
-pub static STYLE_PATH: LazyLock<String> = LazyLock::new(|| {
-    let digest = Sha256::digest(STYLE.as_bytes());
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("/-/style-{hex}.css")
-});
+pub static STYLE_PATH: LazyLock<String> =
+    LazyLock::new(|| format!("/-/style-{}.css", short_hash(STYLE)));
+
+/// The site's icon (a council building), so that browsers need not ask
+/// for a `/favicon.ico` that is not there.
+pub const ICON: &str = include_str!("icon.svg");
+
+/// Where the icon is served, named by its content like the stylesheet.
+pub static ICON_PATH: LazyLock<String> =
+    LazyLock::new(|| format!("/-/icon-{}.svg", short_hash(ICON)));
+
+fn short_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// What the frame shows around a page's content.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +69,7 @@ pub fn page(frame: &Frame, content: Markup) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="stylesheet" href=(*STYLE_PATH);
+                link rel="icon" type="image/svg+xml" href=(*ICON_PATH);
                 @if let Some(json) = &frame.json {
                     link rel="alternate" type="application/json" href=(json);
                 }
@@ -148,4 +159,53 @@ pub fn error(urls: &crate::urls::Urls, status: u16, message: &str) -> String {
             p { a href=(frame.start) { "Zur Startseite" } }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::STYLE;
+
+    /// The colour of a custom property of the stylesheet (`--name: #rrggbb`).
+    fn colour(name: &str) -> [f64; 3] {
+        let at = STYLE.find(&format!("--{name}: #")).expect(name) + name.len() + 5;
+        let hex = &STYLE[at..at + 6];
+        let channel = |i: usize| f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+        [channel(0), channel(2), channel(4)]
+    }
+
+    /// WCAG 2.x contrast ratio of two sRGB colours.
+    fn contrast(a: [f64; 3], b: [f64; 3]) -> f64 {
+        let luminance = |c: [f64; 3]| {
+            let lin = |v: f64| {
+                let v = v / 255.0;
+                if v <= 0.039_28 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+        };
+        let (x, y) = (luminance(a) + 0.05, luminance(b) + 0.05);
+        x.max(y) / x.min(y)
+    }
+
+    #[test]
+    fn text_colours_meet_wcag_aa_on_their_backgrounds() {
+        let white = [255.0; 3];
+        // (text, background) as the stylesheet pairs them.
+        for (text, background) in [
+            (colour("ink"), white),
+            (colour("ink"), colour("band")),
+            (colour("ink"), colour("mark")),
+            (colour("muted"), white),
+            (colour("muted"), colour("band")),
+            (colour("link"), white),
+            (colour("link"), colour("band")),
+            (white, colour("link")),
+        ] {
+            let ratio = contrast(text, background);
+            assert!(ratio >= 4.5, "{text:?} on {background:?}: {ratio:.2}");
+        }
+    }
 }

@@ -480,6 +480,7 @@ fn string_value(key: &str, s: &str, labels: &Labels) -> Markup {
             html! { time datetime=(s) { (words::date_time(s)) } }
         }
         "date" | "startDate" | "endDate" => html! { time datetime=(s) { (words::date(s)) } },
+        "gender" => html! { (words::gender(s)) },
         _ => html! { (s) },
     }
 }

@@ -175,6 +175,16 @@ pub fn size(bytes: u64) -> String {
     format!("{value:.1} {unit}").replace('.', ",")
 }
 
+/// `Person.gender` in German (the spec's values are English words).
+pub fn gender(value: &str) -> &str {
+    match value {
+        "male" => "männlich",
+        "female" => "weiblich",
+        "other" => "divers",
+        other => other,
+    }
+}
+
 pub fn yes_no(value: bool) -> &'static str {
     if value {
         "ja"

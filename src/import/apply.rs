@@ -636,7 +636,9 @@ impl<'a> Applier<'a> {
                     if read::files_with_bytes(change.conn(), &[pk])?.contains(&pk) {
                         continue;
                     }
-                    self.touches.push((pk, self.opts.now));
+                    if !self.add_text(change, i, pk)? {
+                        self.touches.push((pk, self.opts.now));
+                    }
                 }
                 Action::New | Action::Changed => {}
             }
@@ -644,6 +646,28 @@ impl<'a> Applier<'a> {
             self.report.files_stored += 1;
         }
         Ok(())
+    }
+
+    /// An unchanged File's values are not written again, so a `text` read
+    /// from its bytes in this run (see `import::add_file_texts`) goes in on
+    /// its own, unless the stored File has one. Whether it was written (and
+    /// the File re-stamped).
+    fn add_text(&mut self, change: &mut Change<'_>, i: usize, pk: i64) -> Result<bool, DbError> {
+        let staged: Map<String, Value> =
+            serde_json::from_str(self.stage.objects[i].fields.as_str()).unwrap_or_default();
+        let Some(text) = staged.get("text") else {
+            return Ok(false);
+        };
+        let Some(row) = read::object(change.conn(), pk)? else {
+            return Ok(false);
+        };
+        let mut stored: Map<String, Value> = serde_json::from_str(&row.fields).unwrap_or_default();
+        if stored.contains_key("text") {
+            return Ok(false);
+        }
+        stored.insert("text".into(), text.clone());
+        change.update_fields(pk, &stored, self.opts.now)?;
+        Ok(true)
     }
 
     /// After a full read: what the source no longer has, without telling.

@@ -53,7 +53,8 @@ impl fmt::Display for Place {
 /// One repair or skip.
 #[derive(Debug, Clone)]
 struct Entry {
-    skipped: bool,
+    /// "repair", "skip" or "fileText" (a PDF that gave no text).
+    kind: &'static str,
     what: String,
     place: Place,
     detail: String,
@@ -74,6 +75,15 @@ pub struct Report {
     pub deleted: u64,
     pub unchanged: u64,
     pub files_stored: u64,
+    /// Files whose `text` was read from their downloaded bytes.
+    pub file_texts: u64,
+    /// Downloaded PDFs that show no text (scans): their File has no `text`.
+    pub pdf_without_text: u64,
+    /// Downloaded PDFs that could not be read: their bytes are stored all
+    /// the same, without `text`.
+    pub pdf_unreadable: u64,
+    /// The first of those PDFs, for the summary.
+    first_pdf_problems: Vec<String>,
 }
 
 impl Report {
@@ -95,7 +105,7 @@ impl Report {
         *self.repairs.entry(repair).or_default() += n;
         if self.keep_entries {
             self.entries.push(Entry {
-                skipped: false,
+                kind: "repair",
                 what: repair.name().into(),
                 place: place.clone(),
                 detail: detail.to_string(),
@@ -112,8 +122,35 @@ impl Report {
         }
         if self.keep_entries {
             self.entries.push(Entry {
-                skipped: true,
+                kind: "skip",
                 what: "skipped".into(),
+                place: place.clone(),
+                detail,
+            });
+        }
+    }
+
+    /// A downloaded PDF that gave no text: `reason` is None for a readable
+    /// one without a text layer. Not a skip: the File and its bytes are
+    /// stored, only their text is missing.
+    pub fn pdf_gave_no_text(&mut self, place: &Place, reason: Option<&str>) {
+        let (what, detail) = match reason {
+            None => {
+                self.pdf_without_text += 1;
+                ("PDF without a text layer", "no text layer".to_string())
+            }
+            Some(reason) => {
+                self.pdf_unreadable += 1;
+                ("unreadable PDF", reason.to_string())
+            }
+        };
+        if self.first_pdf_problems.len() < 10 {
+            self.first_pdf_problems.push(format!("{place}: {detail}"));
+        }
+        if self.keep_entries {
+            self.entries.push(Entry {
+                kind: "fileText",
+                what: what.into(),
                 place: place.clone(),
                 detail,
             });
@@ -126,6 +163,14 @@ impl Report {
             *self.repairs.entry(r).or_default() += n;
         }
         self.skips += other.skips;
+        self.file_texts += other.file_texts;
+        self.pdf_without_text += other.pdf_without_text;
+        self.pdf_unreadable += other.pdf_unreadable;
+        for p in other.first_pdf_problems {
+            if self.first_pdf_problems.len() < 10 {
+                self.first_pdf_problems.push(p);
+            }
+        }
         self.entries.extend(other.entries);
         for s in other.first_skips {
             if self.first_skips.len() < 10 {
@@ -159,7 +204,7 @@ impl Report {
             .iter()
             .map(|e| {
                 json!({
-                    "kind": if e.skipped { "skip" } else { "repair" },
+                    "kind": e.kind,
                     "what": e.what,
                     "source": e.place.source,
                     "line": e.place.line,
@@ -176,6 +221,11 @@ impl Report {
                 "unchanged": self.unchanged,
             },
             "filesStored": self.files_stored,
+            "fileText": {
+                "read": self.file_texts,
+                "pdfWithoutTextLayer": self.pdf_without_text,
+                "pdfUnreadable": self.pdf_unreadable,
+            },
             "repairs": repairs,
             "skips": self.skips,
             "entries": entries,
@@ -190,6 +240,21 @@ impl Report {
         );
         if self.files_stored > 0 {
             out.push_str(&format!("file bytes stored: {}\n", self.files_stored));
+        }
+        if self.file_texts > 0 {
+            out.push_str(&format!("file text read from bytes: {}\n", self.file_texts));
+        }
+        if self.pdf_without_text > 0 {
+            out.push_str(&format!(
+                "PDF files without a text layer: {}\n",
+                self.pdf_without_text
+            ));
+        }
+        if self.pdf_unreadable > 0 {
+            out.push_str(&format!("unreadable PDF files: {}\n", self.pdf_unreadable));
+        }
+        for p in &self.first_pdf_problems {
+            out.push_str(&format!("  {p}\n"));
         }
         if self.repairs.is_empty() {
             out.push_str("repairs: none\n");

@@ -407,7 +407,10 @@ fn robots_and_sitemaps_list_every_live_object_once() {
         let robots = app.get("/robots.txt").await;
         assert_eq!(robots.status, StatusCode::OK);
         let text = String::from_utf8(robots.body.to_vec()).unwrap();
-        assert!(text.contains("Sitemap: http://oparl.test/sitemap.xml"), "{text}");
+        assert!(
+            text.contains("Sitemap: http://oparl.test/sitemap.xml"),
+            "{text}"
+        );
         assert!(text.contains("Disallow: /oparl/v1.1/changes"), "{text}");
         // A deleted object is not listed.
         let body = first_body(&app).await;
@@ -418,7 +421,10 @@ fn robots_and_sitemaps_list_every_live_object_once() {
         assert!(app.delete(pk_of(&paper), oparl::time::now()));
         let index = app.get("/sitemap.xml").await;
         assert_eq!(index.status, StatusCode::OK);
-        assert!(index.header("content-type").unwrap().starts_with("application/xml"));
+        assert!(index
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/xml"));
         let index = String::from_utf8(index.body.to_vec()).unwrap();
         let mut listed = Vec::new();
         let mut parts = 0;
@@ -453,6 +459,9 @@ fn robots_and_sitemaps_list_every_live_object_once() {
             let answer = page(&app, url).await;
             assert_eq!(answer.status, StatusCode::OK, "{url}");
         }
-        assert_eq!(app.get("/sitemap-9999.xml").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.get("/sitemap-9999.xml").await.status,
+            StatusCode::NOT_FOUND
+        );
     });
 }

@@ -656,7 +656,7 @@ fn a_batch_applies_all_or_nothing_with_references_within_it() {
         .await;
         let org = org.json()["id"].as_str().unwrap().to_string();
         let auth = bearer(&admin);
-        let pdf = b"%PDF-1.4 a tiny test document".to_vec();
+        let pdf = oparl::demo::pdf::document("Vorlage", &["Radweg an der Schulstraße".into()]);
         let batch = meeting_batch(&body, &org, &pdf);
 
         // One bad line at the end: nothing of the others is stored.
@@ -728,6 +728,8 @@ fn a_batch_applies_all_or_nothing_with_references_within_it() {
             file["sha512Checksum"],
             oparl::text::hex(&sha2::Sha512::digest(&pdf))
         );
+        // The PDF's text, read before the batch's change.
+        assert_eq!(file["text"], "Vorlage\nRadweg an der Schulstraße");
         let bytes = app.get(file["accessUrl"].as_str().unwrap()).await;
         expect(&bytes, 200, "the File's bytes");
         assert_eq!(bytes.body.as_ref(), pdf.as_slice());
@@ -879,6 +881,70 @@ fn file_content_is_stored_with_its_size_and_checksums_and_limited() {
         .await;
         expect_error(&big, 413, "JSON over the limit");
         assert_eq!(revision(&app), before);
+    });
+}
+
+#[test]
+fn a_pdf_uploaded_as_file_content_gets_its_text_and_is_found() {
+    each_backend(false, |app| async move {
+        let admin = token(&app, "admin", &[], false);
+        let body = new_body(&app, &admin, "Stadt").await;
+        let made = write(
+            &app,
+            Method::POST,
+            &format!("{body}/paper"),
+            &admin,
+            &json!({"name": "Haushaltssatzung 2027", "mainFile":
+                {"name": "Entwurf", "fileName": "entwurf.pdf", "mimeType": "application/pdf"}}),
+        )
+        .await;
+        expect(&made, 201, "POST paper");
+        let file = made.json()["mainFile"]["id"].as_str().unwrap().to_string();
+        let pdf = oparl::demo::pdf::document(
+            "Entwurf der Haushaltssatzung",
+            &["Die Grundsteuer für Wohngebäude steigt um fünf Prozent.".into()],
+        );
+        let put = send(
+            &app.state,
+            Method::PUT,
+            &format!("{file}/content"),
+            &[
+                ("authorization", &bearer(&admin)),
+                ("content-type", "application/pdf"),
+            ],
+            pdf,
+        )
+        .await;
+        expect(&put, 200, "PUT content");
+        assert_eq!(
+            put.json()["text"],
+            "Entwurf der Haushaltssatzung\nDie Grundsteuer für Wohngebäude steigt um fünf Prozent."
+        );
+        let found = app.json(&format!("{BASE}/search?q=Wohngebäude")).await;
+        let mut ids: Vec<&str> = found["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap())
+            .collect();
+        ids.sort();
+        let mut want = vec![file.as_str(), made.header("location").unwrap()];
+        want.sort();
+        assert_eq!(ids, want, "the File and its Paper: {found}");
+
+        // Bytes that are no PDF replace the text with none.
+        let put = send(
+            &app.state,
+            Method::PUT,
+            &format!("{file}/content"),
+            &[("authorization", &bearer(&admin))],
+            b"%PDF-1.4 truncated".to_vec(),
+        )
+        .await;
+        expect(&put, 200, "PUT broken content");
+        assert!(put.json().get("text").is_none(), "{}", put.json());
+        let found = app.json(&format!("{BASE}/search?q=Wohngebäude")).await;
+        assert_eq!(found["data"].as_array().unwrap().len(), 0, "{found}");
     });
 }
 
@@ -1278,7 +1344,11 @@ fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
         .unwrap();
     if !out.status.success() {
         // Shown with the assertion that fails on it.
-        eprintln!("oparl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "oparl {args:?} ended with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     (
         out.status.success(),

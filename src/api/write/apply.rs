@@ -94,6 +94,9 @@ pub struct Writer<'w, 'c> {
     next_pk: i64,
     /// Objects this request created: stamped already, never touched again.
     created: HashSet<i64>,
+    /// PDFs of this request read before its change (see
+    /// `write::read_pdfs_early`).
+    pub pdfs_read: super::PdfsRead,
 }
 
 /// A relation member being written: the owner and its old links.
@@ -115,6 +118,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             problems: Vec::new(),
             next_pk: 0,
             created: HashSet::new(),
+            pdfs_read: super::PdfsRead::new(),
         }
     }
 
@@ -406,11 +410,9 @@ impl<'w, 'c> Writer<'w, 'c> {
             return Err(ApiError::gone(self.urls.object(Kind::File, pk)).into());
         }
         let mut fields: Map<String, Value> = serde_json::from_str(&row.fields).unwrap_or_default();
+        let sha512 = crate::text::hex(&sha2::Sha512::digest(bytes));
         fields.insert("size".into(), bytes.len().into());
-        fields.insert(
-            "sha512Checksum".into(),
-            crate::text::hex(&sha2::Sha512::digest(bytes)).into(),
-        );
+        fields.insert("sha512Checksum".into(), sha512.clone().into());
         // Deprecated in 1.1, but a stale one must not stay.
         fields.insert(
             "sha1Checksum".into(),
@@ -424,9 +426,19 @@ impl<'w, 'c> Writer<'w, 'c> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        if let Some(text) = super::extract_text_for_search(&mime, bytes) {
-            fields.insert("text".into(), text.into());
-        }
+        // `text` is the text of the bytes (OParl 1.1, 7.10): new bytes
+        // replace it, and bytes that give none (a scan, another format)
+        // leave none, rather than the text of what they replaced.
+        let text = match self.pdfs_read.get(&sha512) {
+            Some(read) if crate::text_extract::reads_as_pdf(&mime, bytes) => {
+                super::text_of(read.clone())
+            }
+            _ => super::extract_text_for_search(&mime, bytes),
+        };
+        match text {
+            Some(text) => fields.insert("text".into(), text.into()),
+            None => fields.remove("text"),
+        };
         // The URLs of the bytes are ours from now on (the renderer writes them).
         fields.remove("accessUrl");
         fields.remove("downloadUrl");
