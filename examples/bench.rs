@@ -46,6 +46,7 @@ struct Args {
     only_dumps: bool,
     /// Only the write API rows: (m), (n), (o).
     only_writes: bool,
+    only_pages: bool,
 }
 
 fn args() -> Args {
@@ -60,6 +61,7 @@ fn args() -> Args {
         only_feed: false,
         only_dumps: false,
         only_writes: false,
+        only_pages: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -75,6 +77,7 @@ fn args() -> Args {
             "--only-feed" => a.only_feed = true,
             "--only-dumps" => a.only_dumps = true,
             "--only-writes" => a.only_writes = true,
+            "--only-pages" => a.only_pages = true,
             other => panic!("unknown option {other}"),
         }
     }
@@ -398,6 +401,10 @@ fn bench_backend(
     }
     if args.only_writes {
         out.extend(writes(args, oparl, load, url, port));
+        return out;
+    }
+    if args.only_pages {
+        out.extend(pages(args, runtimes, oparl, load, url, port));
         return out;
     }
     if !args.only_feed {
@@ -962,6 +969,107 @@ fn peak_rss_mb(pid: u32) -> u64 {
 /// until then is the build's; (l) downloading the whole-store dump on one
 /// connection, against the static baseline serving the same file from
 /// memory.
+/// The HTML pages (issue 13): a Paper's, a Meeting's and the start page
+/// hot against a static server sending the same bytes, and Paper and
+/// Meeting pages cold (never rendered by this server before).
+fn pages(
+    args: &Args,
+    runtimes: &Runtimes,
+    oparl: &std::path::Path,
+    load: &std::path::Path,
+    url: &str,
+    port: u16,
+) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let server = start_server(oparl, url, port, &[]);
+    let base = format!("http://127.0.0.1:{port}/oparl/v1.1");
+    let html = "Accept: text/html";
+    let mut client = Client::new(port);
+    let system = client.json(&base);
+    let bodies = client.json(system["body"].as_str().unwrap());
+    let body = bodies["data"][0].clone();
+    let ids = |client: &mut Client, list: &str| -> Vec<String> {
+        client.json(&format!("{list}?limit=1000"))["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let papers = ids(&mut client, body["paper"].as_str().unwrap());
+    let meetings = ids(&mut client, body["meeting"].as_str().unwrap());
+    let start = format!("http://127.0.0.1:{port}/");
+    // Cold first: pages no one asked this server for.
+    let pct = |t: &[f64], p: f64| t[((t.len() - 1) as f64 * p) as usize];
+    for (name, urls) in [("Paper", &papers[1..]), ("Meeting", &meetings[1..])] {
+        let mut times = Vec::new();
+        for u in urls.iter().take(200) {
+            let t = Instant::now();
+            let (status, _, _) = client.get(u, &[html]);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(status, 200, "{u}");
+        }
+        times.sort_by(f64::total_cmp);
+        out.push((
+            format!("(p) HTML page of a {name}, cold"),
+            "p50 ≤ 5 ms on SQLite".into(),
+            format!(
+                "p50 {:.1} ms, p99 {:.1} ms ({} pages)",
+                pct(&times, 0.5),
+                pct(&times, 0.99),
+                times.len()
+            ),
+        ));
+    }
+    // Hot: the same page again and again, against the same bytes served
+    // from memory.
+    let baseline_port = port + 1;
+    let mut statics = HashMap::new();
+    let targets = [
+        ("(q) HTML page of a Paper, hot", papers[0].clone()),
+        ("(q) HTML page of a Meeting, hot", meetings[0].clone()),
+        ("(r) start page, hot", start),
+    ];
+    for (_, u) in &targets {
+        let (status, _, bytes) = client.get(u, &[html]);
+        assert_eq!(status, 200, "{u}");
+        statics.insert(path_of(u), Bytes::from(bytes));
+    }
+    runtimes
+        .per_core
+        .spawn(static_server(baseline_port, Arc::new(statics)));
+    std::thread::sleep(Duration::from_millis(200));
+    let run_load = |u: &str, headers: &[&str]| -> Value {
+        let mut cmd = Command::new(load);
+        cmd.arg(u).arg("8").arg(args.seconds.to_string());
+        for h in headers {
+            cmd.arg(h);
+        }
+        let output = cmd.output().expect("run load");
+        serde_json::from_slice(&output.stdout).expect("load prints JSON")
+    };
+    for (name, u) in &targets {
+        let ours = run_load(u, &[html]);
+        let still = u.replace(&format!(":{port}/"), &format!(":{baseline_port}/"));
+        let baseline = run_load(&still, &[html]);
+        let (rps, base) = (
+            ours["rps"].as_f64().unwrap(),
+            baseline["rps"].as_f64().unwrap(),
+        );
+        out.push((
+            name.to_string(),
+            "≥ 0.7 × static".into(),
+            format!(
+                "{rps:.0} req/s = {:.2} × static ({base:.0} req/s); p99 {:.1} ms",
+                rps / base.max(1.0),
+                ours["p99_ms"].as_f64().unwrap()
+            ),
+        ));
+    }
+    drop(server);
+    out
+}
+
 fn dumps(
     args: &Args,
     runtimes: &Runtimes,

@@ -423,6 +423,30 @@ enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome of a rendering that shows many objects (a page, a
+    /// calendar, a feed): its ETag hashes its bytes, which is exact
+    /// without listing what it shows.
+    fn hashed(urls: &Urls, format: Format, bytes: Bytes, conditions: &Conditions) -> Outcome {
+        let etag = Tag::new(urls.system().as_str())
+            .add(format.name())
+            .add(&bytes)
+            .finish();
+        if conditions.fresh(&etag, None) {
+            Outcome::Fresh {
+                etag,
+                modified: None,
+            }
+        } else {
+            Outcome::Body {
+                bytes,
+                etag,
+                modified: None,
+            }
+        }
+    }
+}
+
 /// Whether an answer may read and render objects the cache lacks, or must
 /// give up (None) so that it is answered again on a blocking thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 //! Their ETags, like the pages', hash the bytes (see `api::pages`).
 
 use super::error::ApiError;
-use super::http_cache::{Conditions, Tag};
+use super::http_cache::Conditions;
 use super::negotiate::Format;
 use super::pages::light;
 use super::route::Route;
@@ -73,23 +73,12 @@ pub(super) fn answer(
             ))
         }
     };
-    let bytes = Bytes::from(text);
-    let etag = Tag::new(state.urls.system().as_str())
-        .add(format.name())
-        .add(&bytes)
-        .finish();
-    Ok(if conditions.fresh(&etag, None) {
-        Outcome::Fresh {
-            etag,
-            modified: None,
-        }
-    } else {
-        Outcome::Body {
-            bytes,
-            etag,
-            modified: None,
-        }
-    })
+    Ok(Outcome::hashed(
+        &state.urls,
+        format,
+        Bytes::from(text),
+        conditions,
+    ))
 }
 
 fn calendar(conn: &mut AnyConnection, state: &AppState, route: Route) -> Result<String, ApiError> {

@@ -10,7 +10,8 @@
 //! as JSON answers are.
 
 use super::error::ApiError;
-use super::http_cache::{Conditions, Tag};
+use super::http_cache::Conditions;
+use super::negotiate::Format;
 use super::query::ListQuery;
 use super::route::{self, Resolved, Route};
 use super::search::SearchQuery;
@@ -57,23 +58,12 @@ pub(super) fn page(
         Route::Search => search(conn, state, frame, query)?,
         other => return Err(ApiError::not_found(other.url(urls))),
     };
-    let bytes = Bytes::from(text);
-    let etag = Tag::new(urls.system().as_str())
-        .add("html")
-        .add(&bytes)
-        .finish();
-    Ok(if conditions.fresh(&etag, None) {
-        Outcome::Fresh {
-            etag,
-            modified: None,
-        }
-    } else {
-        Outcome::Body {
-            bytes,
-            etag,
-            modified: None,
-        }
-    })
+    Ok(Outcome::hashed(
+        &state.urls,
+        Format::Html,
+        Bytes::from(text),
+        conditions,
+    ))
 }
 
 /// The start page: bodies, next meetings, newest papers of all bodies.

@@ -23,6 +23,12 @@ pub fn document(title: &str, lines: &[String]) -> Vec<u8> {
         ]
         .concat(),
     ];
+    assemble(&objects)
+}
+
+/// A PDF file of these objects (numbered from 1; the first is the
+/// catalog), with its cross-reference table and trailer.
+pub fn assemble(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
