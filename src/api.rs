@@ -185,6 +185,9 @@ pub async fn handle<B: write::RequestBody>(
     response
 }
 
+/// The steps of an answer: the method, the paths outside the API, the
+/// route, the representation, the whole-answer cache, loading and
+/// rendering, and the headers (in `finish`).
 async fn answer<B>(
     state: &Arc<AppState>,
     req: &Request<B>,
@@ -198,34 +201,8 @@ async fn answer<B>(
         ref other => return Err(ApiError::method_not_allowed(other)),
     }
     let uri = req.uri();
-    match uri.path() {
-        probes::HEALTH => return Ok(probes::answer(state, false).await),
-        probes::READY => return Ok(probes::answer(state, true).await),
-        probes::METRICS => return Ok(probes::metrics(state).await),
-        path if path == *crate::html::layout::STYLE_PATH => {
-            return Ok(asset("text/css; charset=utf-8", crate::html::layout::STYLE))
-        }
-        path if path == *crate::html::layout::ICON_PATH => {
-            return Ok(asset("image/svg+xml", crate::html::layout::ICON))
-        }
-        "/robots.txt" => {
-            let text = sitemap::robots(state);
-            return Ok(text_response("text/plain; charset=utf-8", text));
-        }
-        sitemap::INDEX_PATH => {
-            let st = Arc::clone(state);
-            let text = run(&state.db, move |conn| sitemap::index(conn, &st)).await?;
-            return Ok(text_response("application/xml; charset=utf-8", text));
-        }
-        path => {
-            if let Some(n) = sitemap::part_of(path) {
-                let st = Arc::clone(state);
-                return match run(&state.db, move |conn| sitemap::part(conn, &st, n)).await? {
-                    Some(text) => Ok(text_response("application/xml; charset=utf-8", text)),
-                    None => Err(ApiError::not_found(path)),
-                };
-            }
-        }
+    if let Some(response) = outside_the_api(state, uri.path()).await? {
+        return Ok(response);
     }
     let uri_text = uri.to_string();
     if uri_text.len() > MAX_URI_LENGTH {
@@ -250,7 +227,20 @@ async fn answer<B>(
         Resolved::NotFound => return Err(ApiError::not_found(uri.path())),
     };
     let format = wants.pick(feeds::offered(route))?;
-    let query = uri.query().map(str::to_string);
+    // Routes with caching of their own: File bytes and dumps are files,
+    // the catalogue shows the dump files too, which change apart from the
+    // database (see `dcat`).
+    match route {
+        Route::FileUpload(_) | Route::Batch => {
+            return Err(ApiError::method_not_allowed(req.method()))
+        }
+        Route::FileContent(pk, disposition) => {
+            return files::serve(state, pk, disposition, req.headers()).await
+        }
+        Route::Dump(body) => return dump::serve(state, body, req.headers()).await,
+        Route::Dcat => return dcat::serve(state, req.headers()).await,
+        _ => {}
+    }
     let conditions = Conditions::of(req.headers());
     // JSON answers are kept under their target alone, as before pages
     // existed; every other representation under its name and the target.
@@ -258,37 +248,9 @@ async fn answer<B>(
         Format::Json => uri_text,
         other => format!("{} {uri_text}", other.name()),
     };
-    // A whole answer read at the database's current version is served
-    // again as it is: nothing has been committed since (see db::version).
-    // With `--max-stale-ms`, one confirmed current recently enough is served
-    // without asking. `asked` precedes the question, so an answer's age is
-    // never understated.
-    let mut version = None;
     let asked = std::time::Instant::now();
-    // The catalogue shows the dump files too, which change apart from the
-    // database: it keeps its own answers (see `dcat`).
-    if !matches!(
-        route,
-        Route::FileContent(..) | Route::Dump(..) | Route::Dcat
-    ) {
-        let kept = state.recent.get(&target);
-        let bounded = !state.max_stale.is_zero();
-        let kept = match kept {
-            Some(r) if bounded && r.at.elapsed() < state.max_stale => Some(r),
-            kept => {
-                let now = state.db.version().await?;
-                let kept = kept.filter(|r| r.version == now);
-                if let (Some(r), true) = (&kept, bounded) {
-                    // Confirmed current as of `asked`: young again.
-                    let mut confirmed = r.clone();
-                    confirmed.at = asked;
-                    state.recent.put(target.clone(), confirmed);
-                }
-                version = Some(now);
-                kept
-            }
-        };
-        if let Some(r) = kept {
+    let version = match kept_answer(state, &target, asked).await? {
+        Kept::Current(r) => {
             let outcome = if conditions.fresh(&r.etag, r.modified) {
                 Outcome::Fresh {
                     etag: r.etag,
@@ -303,46 +265,144 @@ async fn answer<B>(
             };
             return Ok(finish(state, outcome, req.headers(), format));
         }
+        Kept::None(version) => version,
+    };
+    let query = uri.query().map(str::to_string);
+    let outcome = load_and_render(state, route, format, query, conditions).await?;
+    if let Outcome::Body {
+        bytes,
+        etag,
+        modified,
+    } = &outcome
+    {
+        let recent = Recent {
+            at: asked,
+            version,
+            etag: etag.clone(),
+            modified: *modified,
+            bytes: bytes.clone(),
+        };
+        state.recent.put(target, recent);
     }
+    Ok(finish(state, outcome, req.headers(), format))
+}
+
+/// The answers at paths outside the base URL: probes, the pages' assets,
+/// and what search engines read.
+async fn outside_the_api(
+    state: &Arc<AppState>,
+    path: &str,
+) -> Result<Option<Response<Body>>, ApiError> {
+    let xml = "application/xml; charset=utf-8";
+    Ok(Some(match path {
+        probes::HEALTH => probes::answer(state, false).await,
+        probes::READY => probes::answer(state, true).await,
+        probes::METRICS => probes::metrics(state).await,
+        path if path == *crate::html::layout::STYLE_PATH => {
+            asset("text/css; charset=utf-8", crate::html::layout::STYLE)
+        }
+        path if path == *crate::html::layout::ICON_PATH => {
+            asset("image/svg+xml", crate::html::layout::ICON)
+        }
+        "/robots.txt" => text_response("text/plain; charset=utf-8", sitemap::robots(state)),
+        sitemap::INDEX_PATH => {
+            let st = Arc::clone(state);
+            text_response(xml, run(&state.db, move |c| sitemap::index(c, &st)).await?)
+        }
+        path => match sitemap::part_of(path) {
+            Some(n) => {
+                let st = Arc::clone(state);
+                match run(&state.db, move |c| sitemap::part(c, &st, n)).await? {
+                    Some(text) => text_response(xml, text),
+                    None => return Err(ApiError::not_found(path)),
+                }
+            }
+            None => return Ok(None),
+        },
+    }))
+}
+
+/// What the whole-answer cache holds for a target.
+enum Kept {
+    /// An answer read at the database's current version.
+    Current(Recent),
+    /// None that is current; the version the database is at (the answer
+    /// about to be made is kept under it).
+    None(crate::db::version::Version),
+}
+
+/// A whole answer read at the database's current version is served again
+/// as it is: nothing has been committed since (see db::version). With
+/// `--max-stale-ms`, one confirmed current recently enough is served
+/// without asking. `asked` precedes the question, so an answer's age is
+/// never understated.
+async fn kept_answer(
+    state: &AppState,
+    target: &String,
+    asked: std::time::Instant,
+) -> Result<Kept, ApiError> {
+    let kept = state.recent.get(target);
+    let bounded = !state.max_stale.is_zero();
+    if let Some(r) = kept
+        .as_ref()
+        .filter(|r| bounded && r.at.elapsed() < state.max_stale)
+    {
+        return Ok(Kept::Current(r.clone()));
+    }
+    let now = state.db.version().await?;
+    match kept.filter(|r| r.version == now) {
+        Some(r) => {
+            if bounded {
+                // Confirmed current as of `asked`: young again.
+                let mut confirmed = r.clone();
+                confirmed.at = asked;
+                state.recent.put(target.clone(), confirmed);
+            }
+            Ok(Kept::Current(r))
+        }
+        None => Ok(Kept::None(now)),
+    }
+}
+
+/// Load what the route shows and render it in the chosen representation:
+/// a page, a calendar or feed, or JSON (answered on this thread when every
+/// object it shows is cached, see `Db::inline`; otherwise, or on
+/// PostgreSQL, on a blocking thread with a full rendering).
+async fn load_and_render(
+    state: &Arc<AppState>,
+    route: Route,
+    format: Format,
+    query: Option<String>,
+    conditions: Conditions,
+) -> Result<Outcome, ApiError> {
     let st = Arc::clone(state);
-    let outcome = match route {
+    match route {
         _ if format == Format::Html => {
             run(&state.db, move |conn| {
                 pages::page(conn, &st, route, query.as_deref(), &conditions)
             })
-            .await?
+            .await
         }
         _ if format != Format::Json => {
             run(&state.db, move |conn| {
                 feeds::answer(conn, &st, route, format, query.as_deref(), &conditions)
             })
-            .await?
+            .await
         }
-        Route::FileUpload(_) | Route::Batch => {
-            return Err(ApiError::method_not_allowed(req.method()))
-        }
-        Route::FileContent(pk, disposition) => {
-            return files::serve(state, pk, disposition, req.headers()).await
-        }
-        Route::Dump(body) => return dump::serve(state, body, req.headers()).await,
-        Route::Dcat => return dcat::serve(state, req.headers()).await,
         Route::Search => {
             let q = search::SearchQuery::parse(query.as_deref())?;
             run(&state.db, move |conn| {
                 search::page(conn, &st, &q, &conditions)
             })
-            .await?
+            .await
         }
         Route::Changes => {
             let q = changes::ChangesQuery::parse(query.as_deref())?;
             run(&state.db, move |conn| {
                 changes::page(conn, &st, &q, &conditions)
             })
-            .await?
+            .await
         }
-        // Answered on this thread when every object it shows is cached
-        // (see `Db::inline`); otherwise, or on PostgreSQL, on a blocking
-        // thread with a full rendering.
         Route::List(list, owner) => {
             let q = ListQuery::parse(query.as_deref())?;
             // Only a plain page of the Bodies or of a Body's list: an index
@@ -366,12 +426,12 @@ async fn answer<B>(
                 })
             });
             match hot_outcome(hot.flatten())? {
-                Some(outcome) => outcome,
-                None => run(&state.db, move |conn| {
+                Some(outcome) => Ok(outcome),
+                None => Ok(run(&state.db, move |conn| {
                     list_page(conn, &st, list, owner, &q, &conditions, Rendering::Full)
                 })
                 .await?
-                .expect("a full rendering always answers"),
+                .expect("a full rendering always answers")),
             }
         }
         Route::System | Route::Object(..) => {
@@ -380,34 +440,16 @@ async fn answer<B>(
                 one_object(conn, state, route, omit, &conditions, Rendering::CachedOnly)
             });
             match hot_outcome(hot)? {
-                Some(outcome) => outcome,
-                None => run(&state.db, move |conn| {
+                Some(outcome) => Ok(outcome),
+                None => Ok(run(&state.db, move |conn| {
                     one_object(conn, &st, route, omit, &conditions, Rendering::Full)
                 })
                 .await?
-                .expect("a full rendering always answers"),
+                .expect("a full rendering always answers")),
             }
         }
-    };
-    if let (
-        Some(version),
-        Outcome::Body {
-            bytes,
-            etag,
-            modified,
-        },
-    ) = (version, &outcome)
-    {
-        let recent = Recent {
-            at: asked,
-            version,
-            etag: etag.clone(),
-            modified: *modified,
-            bytes: bytes.clone(),
-        };
-        state.recent.put(target, recent);
+        other => Err(ApiError::not_found(other.url(&state.urls))),
     }
-    Ok(finish(state, outcome, req.headers(), format))
 }
 
 /// A JSON answer before coding: its identity bytes, or "not modified".

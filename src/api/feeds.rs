@@ -49,7 +49,7 @@ pub(super) fn offered(route: Route) -> &'static [Format] {
         Route::List(ListKind::Body(Kind::Paper), _)
         | Route::List(ListKind::OrganizationConsultations, _)
         | Route::Search => &[Json, Html, Atom],
-        Route::System | Route::Object(..) | Route::List(..) => &[Json, Html],
+        Route::System | Route::Object(..) | Route::List(..) | Route::Changes => &[Json, Html],
         _ => &[Json],
     }
 }

@@ -56,6 +56,7 @@ pub(super) fn page(
         Route::Object(kind, pk) => object(conn, state, frame, kind, pk)?,
         Route::List(list, owner) => list_page(conn, state, frame, list, owner, query)?,
         Route::Search => search(conn, state, frame, query)?,
+        Route::Changes => changes(conn, state, frame, query)?,
         other => return Err(ApiError::not_found(other.url(urls))),
     };
     Ok(Outcome::hashed(
@@ -317,7 +318,7 @@ fn search(
     let q = SearchQuery::parse(Some(&query))?;
     frame.crumbs = vec![(frame.start.clone(), frame.site.clone())];
     frame.query = form.q.clone();
-    frame.json = Some(json_of(&format!("{}?{query}", state.urls.search())));
+    frame.json = Some(json_of(&with_query(&state.urls.search(), &query)));
     let json = if q.q.is_some() {
         frame.title = format!("Suche nach „{}“", form.q);
         frame.alternates = vec![(
@@ -332,6 +333,23 @@ fn search(
         None
     };
     Ok(html::lists::search(&frame, json.as_ref(), &form))
+}
+
+/// A page of the change feed.
+fn changes(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    mut frame: Frame,
+    query: Option<&str>,
+) -> Result<String, ApiError> {
+    let (query, _) = form_query(query);
+    let q = super::changes::ChangesQuery::parse(Some(&query))?;
+    let outcome = super::changes::page(conn, state, &q, &Conditions::default())?;
+    let json = outcome_json(outcome)?;
+    frame.crumbs = vec![(frame.start.clone(), frame.site.clone())];
+    frame.title = "Änderungen".into();
+    frame.json = Some(json_of(&with_query(&state.urls.changes(), &query)));
+    Ok(html::lists::changes(&frame, &json))
 }
 
 /// The calendars and feeds a page links to (see `api::feeds`).
@@ -599,6 +617,15 @@ pub(super) fn light(urls: &Urls, row: &ObjectRow) -> Value {
     }
     value["id"] = urls.object(row.kind(), row.pk).into();
     value
+}
+
+/// A URL with a query string, if there is one.
+fn with_query(url: &str, query: &str) -> String {
+    if query.is_empty() {
+        url.to_string()
+    } else {
+        format!("{url}?{query}")
+    }
 }
 
 /// The JSON of a page's resource, whatever the client's `Accept`.

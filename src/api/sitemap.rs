@@ -77,11 +77,16 @@ struct Entry {
 
 /// The sitemap index.
 pub fn index(conn: &mut AnyConnection, state: &AppState) -> Result<String, ApiError> {
+    // The block size is written into the statement: PostgreSQL groups by
+    // an expression only when the select list has the very same one, and
+    // two placeholders are two expressions to it.
     let parts: Vec<Part> = sql::load(
         conn,
-        "SELECT pk / ? AS part, MAX(modified) AS modified FROM object \
-         WHERE deleted = false GROUP BY pk / ? ORDER BY 1",
-        vec![Bind::Int(PER_SITEMAP), Bind::Int(PER_SITEMAP)],
+        &format!(
+            "SELECT pk / {PER_SITEMAP} AS part, MAX(modified) AS modified FROM object \
+             WHERE deleted = false GROUP BY pk / {PER_SITEMAP} ORDER BY 1"
+        ),
+        Vec::new(),
     )?;
     let origin = origin(state);
     let mut out = String::from(

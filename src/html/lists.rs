@@ -158,9 +158,7 @@ fn hits(json: &Value) -> Markup {
         }
         ul.hits {
             @for item in items {
-                @let kind = item.get("type").and_then(Value::as_str)
-                    .and_then(|t| Kind::ALL.into_iter().find(|k| k.type_uri() == t))
-                    .unwrap_or(Kind::Paper);
+                @let kind = kind_of(item);
                 li {
                     span.tag { (words::kind(kind)) } " "
                     (item_line(kind, item))
@@ -173,4 +171,46 @@ fn hits(json: &Value) -> Markup {
         }
         (pages(None, next, "", "Weitere Treffer"))
     }
+}
+
+/// A page of the change feed: each changed object with its kind, newest
+/// last (the feed's order), and the way on.
+pub fn changes(frame: &Frame, json: &Value) -> String {
+    let items = json
+        .get("data")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let next = json.pointer("/links/next").and_then(Value::as_str);
+    let content = html! {
+        p {
+            "Jede Änderung am Datenbestand, in der Reihenfolge, in der sie gespeichert wurde. "
+            "Für Programme: dieselbe Adresse liefert JSON."
+        }
+        @if items.is_empty() {
+            p.muted { "Keine Änderungen." }
+        } @else {
+            ol {
+                @for item in items {
+                    @let kind = kind_of(item);
+                    li {
+                        span.tag { (words::kind(kind)) } " "
+                        (entry(kind, item))
+                        @if let Some(m) = item.get("modified").and_then(Value::as_str) {
+                            " " span.meta { "geändert " (words::date_time(m)) }
+                        }
+                    }
+                }
+            }
+        }
+        (pages(None, next, "", "Weitere Änderungen"))
+    };
+    page(frame, content)
+}
+
+fn kind_of(item: &Value) -> Kind {
+    item.get("type")
+        .and_then(Value::as_str)
+        .and_then(|t| Kind::ALL.into_iter().find(|k| k.type_uri() == t))
+        .unwrap_or(Kind::Paper)
 }

@@ -398,6 +398,16 @@ fn list_filters_and_search_work_from_their_forms() {
         );
         let empty = page(&app, "/oparl/v1.1/search").await;
         assert_eq!(empty.status, StatusCode::OK);
+        // The change feed as a page, with the way on.
+        let feed = page(&app, "/oparl/v1.1/changes?limit=5").await;
+        assert_eq!(feed.status, StatusCode::OK);
+        let html = String::from_utf8(feed.body.to_vec()).unwrap();
+        check_page("changes", &html);
+        let next = references(&html)
+            .into_iter()
+            .find(|r| r.contains("after="))
+            .expect("a link to the next changes");
+        assert_eq!(page(&app, &next).await.status, StatusCode::OK);
     });
 }
 
