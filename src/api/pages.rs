@@ -510,13 +510,29 @@ fn labels(conn: &mut AnyConnection, state: &AppState, value: &Value) -> Result<L
         if pks.is_empty() {
             break;
         }
-        let heads = read::heads(conn, &pks)?;
-        let values = rendered(conn, state, &heads, false, Rendering::Full)?
-            .expect("a full rendering always answers");
+        // A name needs only the object's own values; a Consultation's
+        // Paper and Meeting and a Membership's Person and Organization
+        // are links, shown in their JSON (small objects).
+        let rows = read::objects(conn, &pks)?;
+        let linked: Vec<ObjectHead> = rows
+            .iter()
+            .filter(|r| matches!(r.kind(), Kind::Consultation | Kind::Membership))
+            .map(ObjectRow::head)
+            .collect();
+        let mut values: std::collections::HashMap<i64, Value> = linked
+            .iter()
+            .zip(
+                rendered(conn, state, &linked, false, Rendering::Full)?
+                    .expect("a full rendering always answers"),
+            )
+            .map(|(h, bytes)| Ok((h.pk, parse(&bytes)?)))
+            .collect::<Result<_, ApiError>>()?;
         wanted.clear();
-        for (head, bytes) in heads.iter().zip(values) {
-            let value = parse(&bytes)?;
-            let kind = head.kind();
+        for row in &rows {
+            let kind = row.kind();
+            let value = values
+                .remove(&row.pk)
+                .unwrap_or_else(|| light(&state.urls, row));
             if round == 0 && matches!(kind, Kind::Consultation | Kind::Membership) {
                 for key in ["paper", "meeting", "person", "organization"] {
                     if let Some(u) = value.get(key).and_then(Value::as_str) {
@@ -525,11 +541,11 @@ fn labels(conn: &mut AnyConnection, state: &AppState, value: &Value) -> Result<L
                 }
             }
             labels.insert(
-                state.urls.object(kind, head.pk),
+                state.urls.object(kind, row.pk),
                 Label {
                     kind,
                     text: label_of(kind, &value),
-                    deleted: head.deleted,
+                    deleted: row.deleted,
                     value,
                 },
             );
