@@ -1048,10 +1048,28 @@ fn pages(
         let output = cmd.output().expect("run load");
         serde_json::from_slice(&output.stdout).expect("load prints JSON")
     };
-    for (name, u) in &targets {
-        let ours = run_load(u, &[html]);
-        let still = u.replace(&format!(":{port}/"), &format!(":{baseline_port}/"));
-        let baseline = run_load(&still, &[html]);
+    // For comparison, the same Paper as JSON on the same server.
+    let (_, _, json) = client.get(&papers[0], &[]);
+    let mut json_statics = HashMap::new();
+    json_statics.insert(path_of(&papers[0]), Bytes::from(json));
+    runtimes
+        .per_core
+        .spawn(static_server(baseline_port + 1, Arc::new(json_statics)));
+    std::thread::sleep(Duration::from_millis(200));
+    let json_port = baseline_port + 1;
+    for (name, u, headers, static_port) in targets
+        .iter()
+        .map(|(n, u)| (n.to_string(), u.clone(), vec![html], baseline_port))
+        .chain(std::iter::once((
+            "(q) the same Paper as JSON, hot (for comparison)".to_string(),
+            papers[0].clone(),
+            Vec::new(),
+            json_port,
+        )))
+    {
+        let ours = run_load(&u, &headers);
+        let still = u.replace(&format!(":{port}/"), &format!(":{static_port}/"));
+        let baseline = run_load(&still, &headers);
         let (rps, base) = (
             ours["rps"].as_f64().unwrap(),
             baseline["rps"].as_f64().unwrap(),

@@ -59,56 +59,67 @@ impl Format {
     }
 }
 
-/// A parsed `Accept` value: (type, subtype, quality) of each media range.
+/// An `Accept` value, read range by range when asked: a browser sends it
+/// with every request, and taking it apart into owned pieces cost more
+/// than the rest of a cached answer.
 #[derive(Debug, Clone, Default)]
-pub struct Accept(Vec<(String, String, f32)>);
+pub struct Accept(String);
 
 impl Accept {
     /// Every `Accept` header of a request, as one list; None when there is
     /// none or it is empty (which accepts anything).
     pub fn of(headers: &HeaderMap) -> Option<Accept> {
-        let joined = headers
+        let mut values = headers
             .get_all(header::ACCEPT)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",");
+            .filter_map(|v| v.to_str().ok());
+        let first = values.next()?;
+        let mut joined = first.to_string();
+        for more in values {
+            joined.push(',');
+            joined.push_str(more);
+        }
         (!joined.trim().is_empty()).then(|| Accept::parse(&joined))
     }
 
     pub fn parse(value: &str) -> Accept {
-        Accept(
-            value
-                .split(',')
-                .filter_map(|part| {
-                    let mut params = part.split(';');
-                    let range = params.next()?.trim().to_ascii_lowercase();
-                    let (ty, sub) = range.split_once('/')?;
-                    let q = params
-                        .filter_map(|p| {
-                            let p = p.trim();
-                            p.strip_prefix("q=").or(p.strip_prefix("Q="))
-                        })
-                        .find_map(|q| q.trim().parse::<f32>().ok())
-                        .unwrap_or(1.0)
-                        .clamp(0.0, 1.0);
-                    Some((ty.trim().to_string(), sub.trim().to_string(), q))
+        Accept(value.to_string())
+    }
+
+    /// (type, subtype, quality) of each media range.
+    fn ranges(&self) -> impl Iterator<Item = (&str, &str, f32)> {
+        self.0.split(',').filter_map(|part| {
+            let mut params = part.split(';');
+            let (ty, sub) = params.next()?.trim().split_once('/')?;
+            let q = params
+                .filter_map(|p| {
+                    let p = p.trim();
+                    p.strip_prefix("q=").or(p.strip_prefix("Q="))
                 })
-                .collect(),
-        )
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0)
+                .clamp(0.0, 1.0);
+            Some((ty.trim(), sub.trim(), q))
+        })
     }
 
     /// The quality of a media type: that of the most specific range that
-    /// matches it, 0 when none does.
+    /// matches it (media types compare without regard to case), 0 when
+    /// none does.
     pub fn quality(&self, media_type: &str) -> f32 {
         let (ty, sub) = media_type.split_once('/').unwrap_or((media_type, ""));
-        self.0
-            .iter()
-            .filter_map(|(t, s, q)| match (t.as_str(), s.as_str()) {
-                (t, s) if t == ty && s == sub => Some((3, *q)),
-                (t, "*") if t == ty => Some((2, *q)),
-                ("*", "*") => Some((1, *q)),
-                _ => None,
+        self.ranges()
+            .filter_map(|(t, s, q)| {
+                let t_is = t.eq_ignore_ascii_case(ty);
+                if t_is && s.eq_ignore_ascii_case(sub) {
+                    Some((3, q))
+                } else if t_is && s == "*" {
+                    Some((2, q))
+                } else if t == "*" && s == "*" {
+                    Some((1, q))
+                } else {
+                    None
+                }
             })
             .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
             .map_or(0.0, |(_, q)| q)
@@ -184,9 +195,18 @@ impl Wants {
         let Some(accept) = &self.accept else {
             return Ok(Format::Json);
         };
-        let choices: Vec<(Format, &[&str])> =
-            offered.iter().map(|f| (*f, f.media_types())).collect();
-        Ok(accept.best(&choices).unwrap_or(Format::Json))
+        let mut best = (Format::Json, 0.0);
+        for f in offered {
+            let q = f
+                .media_types()
+                .iter()
+                .map(|m| accept.quality(m))
+                .fold(0.0, f32::max);
+            if q > best.1 {
+                best = (*f, q);
+            }
+        }
+        Ok(best.0)
     }
 
     /// Whether an error is best shown as a page: what a browser gets.
