@@ -19,6 +19,14 @@ use diesel::QueryableByName;
 /// Added to the score of a Paper whose reference is the query's, so that
 /// it comes first (relevance scores of both engines stay far below).
 const REFERENCE_BOOST: f64 = 1000.0;
+/// How much more a match counts by the kind of object it is found on. An
+/// AgendaItem, a File and a Consultation repeat their Paper's name, and
+/// the engines' length normalisation favours them (short documents) over
+/// the Paper, whose document also holds its files' text: a citizen looking
+/// for "Radweg" wants the Paper first, then the Meeting. Factors well
+/// below the gap between an exact and a partial match.
+const KIND_WEIGHTS: [(Kind, f64); 2] = [(Kind::Paper, 1.3), (Kind::Meeting, 1.1)];
+
 /// The sort key of an object without a date: after all dated ones.
 pub const NO_DATE: i64 = -(1 << 53);
 
@@ -108,6 +116,11 @@ pub fn hits(
             "(-bm25(search_text, 4.0, 1.0))",
         )
     };
+    let weights: String = KIND_WEIGHTS
+        .iter()
+        .map(|(kind, w)| format!(" WHEN {} THEN {w:.2}", kind.code()))
+        .collect();
+    let rank = format!("{rank} * CASE o.kind{weights} ELSE 1.0 END");
     // Placeholders are numbered in text order: the boost's (in the
     // select list) come before the query's (in FROM or WHERE).
     let mut binds: Vec<Bind> = query

@@ -691,3 +691,19 @@ fn a_store_from_before_the_index_is_indexed_by_the_migration() {
         );
     });
 }
+
+#[test]
+fn papers_rank_above_the_agenda_items_that_repeat_their_names() {
+    each_backend(true, |app| async move {
+        for q in ["Radweg", "Haushalt", "Schlossberg", "Klimaschutzkonzept"] {
+            let page = app.json(&format!("{BASE}/search?q={q}&limit=5")).await;
+            let first = &page["data"][0];
+            assert_eq!(
+                first["type"],
+                "https://schema.oparl.org/1.1/Paper",
+                "[{}] {q}: {first}",
+                app.label()
+            );
+        }
+    });
+}
