@@ -287,7 +287,17 @@ fn list_page(
     };
     frame.json = Some(json_of(&format!("{first}{}", q.to_query_string(q.after))));
     frame.alternates = subscriptions(urls, Route::List(list, owner));
-    Ok(html::lists::list(&frame, kind, &json, &form))
+    // What each entry belongs to (a Consultation's Paper, an AgendaItem's
+    // Meeting, a Membership's Person), named beside it.
+    let context: Vec<String> = json["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| html::lists::context_of(kind, item))
+        .map(str::to_string)
+        .collect();
+    let labels = labels_of(conn, state, context, &HashSet::new())?;
+    Ok(html::lists::list(&frame, kind, &json, &form, &labels))
 }
 
 /// The search page: the form, and the hits when a query was given.
@@ -494,11 +504,23 @@ fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
 /// embeds, which it names itself), and of the Papers, Persons, Meetings
 /// and Organizations of the Consultations and Memberships among them.
 fn labels(conn: &mut AnyConnection, state: &AppState, value: &Value) -> Result<Labels, ApiError> {
-    let mut labels = Labels::default();
     let mut own = HashSet::new();
     collect_ids(value, &mut own);
     let mut wanted = Vec::new();
     collect_refs(value, &mut wanted);
+    labels_of(conn, state, wanted, &own)
+}
+
+/// The names of the objects at these URLs (those in `own` left out), and
+/// of the Papers, Persons, Meetings and Organizations of the
+/// Consultations and Memberships among them.
+fn labels_of(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    mut wanted: Vec<String>,
+    own: &HashSet<String>,
+) -> Result<Labels, ApiError> {
+    let mut labels = Labels::default();
     for round in 0..2 {
         let pks: Vec<i64> = wanted
             .iter()

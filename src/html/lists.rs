@@ -5,6 +5,7 @@
 use super::layout::{page, Frame};
 use super::object::item_line;
 use super::words;
+use super::Labels;
 use crate::model::Kind;
 use maud::{html, Markup, PreEscaped};
 use serde_json::Value;
@@ -20,7 +21,7 @@ pub struct ListForm {
 }
 
 /// A page of a list: `json` is the list page as the API answers it.
-pub fn list(frame: &Frame, kind: Kind, json: &Value, form: &ListForm) -> String {
+pub fn list(frame: &Frame, kind: Kind, json: &Value, form: &ListForm, labels: &Labels) -> String {
     let items = json
         .get("data")
         .and_then(Value::as_array)
@@ -41,13 +42,30 @@ pub fn list(frame: &Frame, kind: Kind, json: &Value, form: &ListForm) -> String 
         } @else {
             ul {
                 @for item in items {
-                    li { (entry(kind, item)) }
+                    li {
+                        (entry(kind, item))
+                        @if let Some(url) = context_of(kind, item) {
+                            " – " (labels.link(url))
+                        }
+                    }
                 }
             }
         }
         (pages(first, next, "Erste Seite", "Nächste Seite"))
     };
     page(frame, content)
+}
+
+/// What an entry of a list belongs to, named beside it: a Consultation's
+/// Paper, an AgendaItem's Meeting, a Membership's Person.
+pub fn context_of(kind: Kind, item: &Value) -> Option<&str> {
+    let key = match kind {
+        Kind::Consultation => "paper",
+        Kind::AgendaItem => "meeting",
+        Kind::Membership => "person",
+        _ => return None,
+    };
+    item.get(key).and_then(Value::as_str)
 }
 
 fn entry(kind: Kind, item: &Value) -> Markup {

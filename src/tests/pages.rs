@@ -398,6 +398,20 @@ fn list_filters_and_search_work_from_their_forms() {
         );
         let empty = page(&app, "/oparl/v1.1/search").await;
         assert_eq!(empty.status, StatusCode::OK);
+        // A list of consultations names the Paper of each.
+        let consultations = app.json(&format!("{body}/consultation?limit=5")).await;
+        let html = String::from_utf8(
+            page(&app, &format!("{body}/consultation?limit=5"))
+                .await
+                .body
+                .to_vec(),
+        )
+        .unwrap();
+        for c in consultations["data"].as_array().unwrap() {
+            let paper = app.json(c["paper"].as_str().unwrap()).await;
+            let reference = paper["reference"].as_str().unwrap();
+            assert!(html.contains(reference), "{reference} is not named");
+        }
         // The change feed as a page, with the way on.
         let feed = page(&app, "/oparl/v1.1/changes?limit=5").await;
         assert_eq!(feed.status, StatusCode::OK);
