@@ -22,11 +22,7 @@ pub struct ListForm {
 
 /// A page of a list: `json` is the list page as the API answers it.
 pub fn list(frame: &Frame, kind: Kind, json: &Value, form: &ListForm, labels: &Labels) -> String {
-    let items = json
-        .get("data")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let items = data(json);
     let next = json.pointer("/links/next").and_then(Value::as_str);
     let first = json.pointer("/links/first").and_then(Value::as_str);
     let content = html! {
@@ -156,11 +152,7 @@ pub fn search(frame: &Frame, json: Option<&Value>, form: &SearchForm) -> String 
 }
 
 fn hits(json: &Value) -> Markup {
-    let items = json
-        .get("data")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let items = data(json);
     let total = json
         .pointer("/pagination/totalElements")
         .and_then(Value::as_i64)
@@ -194,11 +186,7 @@ fn hits(json: &Value) -> Markup {
 /// A page of the change feed: each changed object with its kind, newest
 /// last (the feed's order), and the way on.
 pub fn changes(frame: &Frame, json: &Value) -> String {
-    let items = json
-        .get("data")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let items = data(json);
     let next = json.pointer("/links/next").and_then(Value::as_str);
     let content = html! {
         p {
@@ -231,4 +219,12 @@ fn kind_of(item: &Value) -> Kind {
         .and_then(Value::as_str)
         .and_then(|t| Kind::ALL.into_iter().find(|k| k.type_uri() == t))
         .unwrap_or(Kind::Paper)
+}
+
+/// The entries of a list page (`data`), none when it has no such member.
+fn data(json: &Value) -> &[Value] {
+    json.get("data")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
