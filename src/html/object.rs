@@ -118,7 +118,12 @@ pub fn live(
     let rest: Vec<(&String, &Value)> = members
         .iter()
         .filter(|(k, v)| {
-            !(ALWAYS_HIDDEN.contains(&k.as_str()) || first.contains(&k.as_str()) || is_empty(v))
+            // Vendor properties are addresses for programs (the feed, the
+            // search, the calendar); the page links what people use.
+            !(ALWAYS_HIDDEN.contains(&k.as_str())
+                || first.contains(&k.as_str())
+                || k.starts_with(crate::model::VENDOR_PREFIX)
+                || is_empty(v))
         })
         .collect();
     let content = html! {
@@ -332,8 +337,12 @@ fn person(m: &Map<String, Value>, labels: &Labels) -> Markup {
 
 fn organization(m: &Map<String, Value>, labels: &Labels) -> Markup {
     let memberships = strings_of(m, "membership");
+    let consultations = m.get("consultation").and_then(Value::as_str);
     html! {
         (facts(m, &["shortName", "organizationType", "classification"], labels))
+        @if let Some(url) = consultations {
+            p { a href=(url) { "Alle Beratungen des Gremiums" } }
+        }
         h2 { "Mitglieder" }
         @if memberships.is_empty() {
             p.muted { "Keine Mitglieder verzeichnet." }
