@@ -241,10 +241,9 @@ impl Builder {
             // The text is what an import of this PDF would read from it
             // (the same extractor), so the demo shows what real data gives.
             let bytes = pdf::document(name, lines);
-            let text = match crate::text_extract::extract("application/pdf", &bytes) {
-                crate::text_extract::Extracted::Text(text) => text,
-                _ => direct,
-            };
+            let text = crate::text_extract::extract("application/pdf", &bytes)
+                .into_text()
+                .unwrap_or(direct);
             (bytes, "application/pdf", text)
         };
         let fields = json!({

@@ -74,6 +74,12 @@ impl Kind {
         format!("{TYPE_PREFIX}{}", self.name())
     }
 
+    /// The kind whose `type` URI this is (OParl 1.1's, not 1.0's).
+    pub fn from_type_uri(uri: &str) -> Option<Kind> {
+        let name = uri.strip_prefix(TYPE_PREFIX)?;
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The path segment of this kind in our URLs: lowercase, words joined by
     /// a hyphen, so that one canonical spelling exists (spec §2.3 URLs).
     pub fn segment(self) -> &'static str {

@@ -22,6 +22,16 @@ pub enum Extracted {
     NotSupported,
 }
 
+impl Extracted {
+    /// The text, if any: what `File.text` gets.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Extracted::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
 /// Larger PDFs are not read. `lopdf` holds the whole document and its
 /// objects in memory; council documents with text are rarely over a few
 /// MiB, and the larger ones are mostly scans that would give nothing.

@@ -84,11 +84,8 @@ pub fn negotiate(accept: Option<&str>) -> Option<Representation> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Some(Representation::JsonLd);
     };
-    let offered: Vec<(Representation, &[&str])> = Representation::ALL
-        .iter()
-        .map(|r| (*r, r.media_types()))
-        .collect();
-    super::negotiate::Accept::parse(accept).best(&offered)
+    super::negotiate::Accept::parse(accept)
+        .best(Representation::ALL.iter().map(|r| (*r, r.media_types())))
 }
 
 /// The 406 for an `Accept` we cannot serve.

@@ -31,6 +31,7 @@ use crate::store::{read, ObjectRow};
 use bytes::Bytes;
 use hyper::StatusCode;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// Entries in a feed.
 const ENTRIES: usize = 50;
@@ -118,13 +119,13 @@ fn calendar(conn: &mut AnyConnection, state: &AppState, route: Route) -> Result<
     // Where each meeting takes place: its Location's description or address.
     let location_code = model::rel(Kind::Meeting, "location").code;
     let pks: Vec<i64> = rows.iter().map(|r| r.pk).collect();
-    let links: Vec<(i64, i64)> = read::links_from(conn, &pks)?
+    let location_of: HashMap<i64, i64> = read::links_from(conn, &pks)?
         .into_iter()
         .filter(|l| l.field == location_code)
         .map(|l| (l.from_pk, l.to_pk))
         .collect();
-    let places: std::collections::HashMap<i64, String> =
-        read::live_objects(conn, &links.iter().map(|(_, to)| *to).collect::<Vec<_>>())?
+    let places: HashMap<i64, String> =
+        read::live_objects(conn, &location_of.values().copied().collect::<Vec<_>>())?
             .iter()
             .map(|r| (r.pk, label_of(Kind::Location, &light(urls, r))))
             .collect();
@@ -143,10 +144,9 @@ fn calendar(conn: &mut AnyConnection, state: &AppState, route: Route) -> Result<
                     .map_or_else(|| label_of(Kind::Meeting, &v), str::to_string),
                 start: time("start"),
                 end: time("end"),
-                location: links
-                    .iter()
-                    .find(|(from, _)| *from == r.pk)
-                    .and_then(|(_, to)| places.get(to).cloned()),
+                location: location_of
+                    .get(&r.pk)
+                    .and_then(|to| places.get(to).cloned()),
                 description: Some(format!("Tagesordnung und Unterlagen: {url}")),
                 cancelled: v.get("cancelled").and_then(Value::as_bool) == Some(true),
                 sequence: r.revision,
@@ -155,7 +155,7 @@ fn calendar(conn: &mut AnyConnection, state: &AppState, route: Route) -> Result<
             }
         })
         .collect();
-    events.sort_by_key(|e| (e.start, e.url.clone()));
+    events.sort_by(|a, b| (a.start, &a.url).cmp(&(b.start, &b.url)));
     Ok(ical::calendar(&name, &events))
 }
 
@@ -182,8 +182,7 @@ fn feed(
                 (false, now, "Neueste Drucksachen")
             };
             let pks = find::dated(conn, kind, Some(body), from, forward, ENTRIES as i64)?;
-            let mut rows = read::live_objects(conn, &pks)?;
-            rows.sort_by_key(|r| pks.iter().position(|pk| *pk == r.pk));
+            let rows = read::live_objects_in_order(conn, &pks)?;
             (format!("{what} – {name}"), entries_of(urls, kind, &rows))
         }
         Route::List(list, org) => {
@@ -193,7 +192,8 @@ fn feed(
                 let pks = referrers(conn, org, MEETING_ORGANIZATION)?;
                 let mut rows = read::live_objects(conn, &pks)?;
                 rows.retain(|r| start_of(r).is_some_and(|s| s >= today));
-                rows.sort_by_key(start_of);
+                // Keys read once each: a row's values are JSON text.
+                rows.sort_by_cached_key(start_of);
                 rows.truncate(ENTRIES);
                 (
                     format!("Nächste Sitzungen – {name}"),
@@ -210,7 +210,7 @@ fn feed(
                 papers.sort_unstable();
                 papers.dedup();
                 let mut rows = read::live_objects(conn, &papers)?;
-                rows.sort_by_key(|r| std::cmp::Reverse(field(r, "date")));
+                rows.sort_by_cached_key(|r| std::cmp::Reverse(field(r, "date")));
                 rows.truncate(ENTRIES);
                 let entries = entries_of(urls, Kind::Paper, &rows);
                 (format!("Neueste Drucksachen – {name}"), entries)
@@ -300,7 +300,7 @@ fn entries_of(urls: &crate::urls::Urls, kind: Kind, rows: &[ObjectRow]) -> Vec<E
 fn search_entry(item: &Value) -> Entry {
     let kind = item["type"]
         .as_str()
-        .and_then(|t| Kind::ALL.into_iter().find(|k| k.type_uri() == t))
+        .and_then(Kind::from_type_uri)
         .unwrap_or(Kind::Paper);
     let time = |k: &str| item[k].as_str().and_then(parse_time).unwrap_or(0);
     let snippet = item[super::search::SNIPPET_PROPERTY].as_str().map(plain);

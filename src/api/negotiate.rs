@@ -127,12 +127,12 @@ impl Accept {
 
     /// The best of these media types by quality, None when none is
     /// acceptable; a tie goes to the earlier one.
-    pub fn best<T: Copy>(&self, offered: &[(T, &[&str])]) -> Option<T> {
+    pub fn best<'a, T>(&self, offered: impl IntoIterator<Item = (T, &'a [&'a str])>) -> Option<T> {
         let mut best: Option<(T, f32)> = None;
         for (item, types) in offered {
             let q = types.iter().map(|m| self.quality(m)).fold(0.0, f32::max);
-            if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
-                best = Some((*item, q));
+            if q > 0.0 && best.as_ref().is_none_or(|(_, b)| q > *b) {
+                best = Some((item, q));
             }
         }
         best.map(|(item, _)| item)
@@ -195,18 +195,9 @@ impl Wants {
         let Some(accept) = &self.accept else {
             return Ok(Format::Json);
         };
-        let mut best = (Format::Json, 0.0);
-        for f in offered {
-            let q = f
-                .media_types()
-                .iter()
-                .map(|m| accept.quality(m))
-                .fold(0.0, f32::max);
-            if q > best.1 {
-                best = (*f, q);
-            }
-        }
-        Ok(best.0)
+        Ok(accept
+            .best(offered.iter().map(|f| (*f, f.media_types())))
+            .unwrap_or(Format::Json))
     }
 
     /// Whether an error is best shown as a page: what a browser gets.

@@ -33,7 +33,7 @@ use url::form_urlencoded;
 /// How many related objects a page lists before linking to all of them.
 const SHOWN: usize = 20;
 
-/// The page of a route, or None for a route without one.
+/// The page of a route (404 for a route without one).
 pub(super) fn page(
     conn: &mut AnyConnection,
     state: &AppState,
@@ -628,11 +628,12 @@ fn referrers(
     lights(conn, urls, &from)
 }
 
+/// Newest first by a date member (ISO dates and date-times sort as text).
 fn sort_by_date(items: &mut [Value], key: &str) {
-    items.sort_by(|a, b| {
-        let d = |v: &Value| v.get(key).and_then(Value::as_str).unwrap_or("").to_string();
-        d(b).cmp(&d(a))
-    });
+    fn day<'v>(v: &'v Value, key: &str) -> &'v str {
+        v.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+    items.sort_by(|a, b| day(b, key).cmp(day(a, key)));
 }
 
 /// Live objects as their own values and `id`, without what links add:
@@ -642,10 +643,10 @@ pub(super) fn lights(
     urls: &Urls,
     pks: &[i64],
 ) -> Result<Vec<Value>, ApiError> {
-    let rows = read::live_objects(conn, pks)?;
-    let mut by_pk: std::collections::HashMap<i64, Value> =
-        rows.iter().map(|r| (r.pk, light(urls, r))).collect();
-    Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
+    Ok(read::live_objects_in_order(conn, pks)?
+        .iter()
+        .map(|r| light(urls, r))
+        .collect())
 }
 
 pub(super) fn light(urls: &Urls, row: &ObjectRow) -> Value {

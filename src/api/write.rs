@@ -113,21 +113,6 @@ pub fn is_write(method: &Method) -> bool {
     )
 }
 
-/// The text of uploaded bytes for `File.text`, and so for the full-text
-/// search (see `text_extract`): plain text as it is, a PDF's text layer;
-/// nothing for a PDF without one, unreadable bytes or another format. The
-/// upload is refused for none of these: the bytes are stored all the same.
-pub fn extract_text_for_search(mime: &str, bytes: &[u8]) -> Option<String> {
-    text_of(crate::text_extract::extract(mime, bytes))
-}
-
-fn text_of(extracted: crate::text_extract::Extracted) -> Option<String> {
-    match extracted {
-        crate::text_extract::Extracted::Text(text) => Some(text),
-        _ => None,
-    }
-}
-
 /// PDFs read before the change, by their bytes' SHA-512 (hex): the bytes
 /// of a content upload, or of a batch's content lines, that may be PDFs.
 /// Reading a PDF takes time, and the write lock is not held meanwhile;

@@ -217,7 +217,7 @@ pub fn changes(frame: &Frame, json: &Value) -> String {
 fn kind_of(item: &Value) -> Kind {
     item.get("type")
         .and_then(Value::as_str)
-        .and_then(|t| Kind::ALL.into_iter().find(|k| k.type_uri() == t))
+        .and_then(Kind::from_type_uri)
         .unwrap_or(Kind::Paper)
 }
 

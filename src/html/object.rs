@@ -110,7 +110,7 @@ pub fn live(
         Kind::Meeting => meeting(members, labels),
         Kind::Person => person(members, labels),
         Kind::Organization => organization(members, labels),
-        Kind::File => file(members),
+        Kind::File => file(members, value),
         Kind::Body => body(members),
         _ => html! {},
     };
@@ -366,12 +366,12 @@ fn organization(m: &Map<String, Value>, labels: &Labels) -> Markup {
     }
 }
 
-fn file(m: &Map<String, Value>) -> Markup {
-    let v = Value::Object(m.clone());
-    let body = text(&v, "text").unwrap_or("");
+/// A File's page: `m` are the members of `v`.
+fn file(m: &Map<String, Value>, v: &Value) -> Markup {
+    let body = text(v, "text").unwrap_or("");
     html! {
         (facts(m, &["fileName", "mimeType", "size", "date"], &Labels::default()))
-        p { (file_line(&v)) }
+        p { (file_line(v)) }
         @if !body.is_empty() {
             h2 { "Text" }
             details {
@@ -465,7 +465,7 @@ fn any_value(key: &str, v: &Value, labels: &Labels) -> Markup {
                 let kind = o
                     .get("type")
                     .and_then(Value::as_str)
-                    .and_then(kind_of_type)
+                    .and_then(Kind::from_type_uri)
                     .unwrap_or(Kind::File);
                 html! { a href=(id) { (label_of(kind, v)) } }
             }
@@ -513,10 +513,6 @@ fn coordinates(o: &Map<String, Value>) -> Markup {
         },
         None => html! { span.muted { "Geometrie ohne Punkt" } },
     }
-}
-
-fn kind_of_type(t: &str) -> Option<Kind> {
-    Kind::ALL.into_iter().find(|k| k.type_uri() == t)
 }
 
 fn is_empty(v: &Value) -> bool {

@@ -214,6 +214,19 @@ pub fn live_objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectR
     Ok(rows)
 }
 
+/// The objects with these pks that are not deleted, in the order of `pks`
+/// (for pks read in an order of their own, such as by date).
+pub fn live_objects_in_order(
+    conn: &mut AnyConnection,
+    pks: &[i64],
+) -> Result<Vec<ObjectRow>, DbError> {
+    let mut by_pk: std::collections::HashMap<i64, ObjectRow> = live_objects(conn, pks)?
+        .into_iter()
+        .map(|r| (r.pk, r))
+        .collect();
+    Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
+}
+
 /// Every link out of these objects, ordered by owner, field and position.
 pub fn links_from(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<LinkRow>, DbError> {
     let mut rows = link::table

@@ -221,6 +221,10 @@ fn feeds_of_papers_meetings_and_searches() {
             .await,
         );
         let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        assert!(
+            !meetings.entries().is_empty(),
+            "the demo city has coming meetings"
+        );
         for e in meetings.entries() {
             let m = app.json(e.id()).await;
             assert!(
@@ -261,6 +265,7 @@ fn feeds_of_papers_meetings_and_searches() {
             ))
             .await,
         );
+        assert!(!feed.entries().is_empty(), "the committee consulted papers");
         for e in feed.entries() {
             let paper = app.json(e.id()).await;
             let consulted = paper["consultation"].as_array().unwrap().iter().any(|c| {

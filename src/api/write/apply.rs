@@ -428,13 +428,13 @@ impl<'w, 'c> Writer<'w, 'c> {
             .to_string();
         // `text` is the text of the bytes (OParl 1.1, 7.10): new bytes
         // replace it, and bytes that give none (a scan, another format)
-        // leave none, rather than the text of what they replaced.
+        // leave none, rather than the text of what they replaced. The
+        // upload is refused for none of these: the bytes are stored.
         let text = match self.pdfs_read.get(&sha512) {
-            Some(read) if crate::text_extract::reads_as_pdf(&mime, bytes) => {
-                super::text_of(read.clone())
-            }
-            _ => super::extract_text_for_search(&mime, bytes),
-        };
+            Some(read) if crate::text_extract::reads_as_pdf(&mime, bytes) => read.clone(),
+            _ => crate::text_extract::extract(&mime, bytes),
+        }
+        .into_text();
         match text {
             Some(text) => fields.insert("text".into(), text.into()),
             None => fields.remove("text"),
