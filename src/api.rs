@@ -267,7 +267,7 @@ async fn answer<B>(
         }
         Kept::None(version) => version,
     };
-    let query = uri.query().map(str::to_string);
+    let query = negotiate::without_format(uri.query());
     let outcome = load_and_render(state, route, format, query, conditions).await?;
     if let Outcome::Body {
         bytes,

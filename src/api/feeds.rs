@@ -244,18 +244,11 @@ fn feed(
         other => return Err(ApiError::not_found(other.url(urls))),
     };
     // The feed's own URL asks for the feed whatever a reader's `Accept`
-    // says; the page's URL is the same without `format`.
-    let mut kept = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if k != "format" {
-            kept.append_pair(&k, &v);
-        }
-    }
-    let kept = kept.finish();
-    let page = if kept.is_empty() {
-        page
-    } else {
-        format!("{page}?{kept}")
+    // says; the page's URL is the same without `format` (which `query`
+    // no longer holds, see `negotiate::without_format`).
+    let page = match query.filter(|q| !q.is_empty()) {
+        Some(q) => format!("{page}?{q}"),
+        None => page,
     };
     let sep = if page.contains('?') { '&' } else { '?' };
     let own = format!("{page}{sep}format=atom");

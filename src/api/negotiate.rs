@@ -209,6 +209,22 @@ impl Wants {
     }
 }
 
+/// A query string without its `format` parameters, for the parsers of the
+/// routes (some refuse parameters they do not know): `format` is read here
+/// and nowhere else. The query as it was when it holds no `format`.
+pub fn without_format(query: Option<&str>) -> Option<String> {
+    let query = query?;
+    let pairs = || url::form_urlencoded::parse(query.as_bytes());
+    if !pairs().any(|(k, _)| k == "format") {
+        return Some(query.to_string());
+    }
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs().filter(|(k, _)| k != "format") {
+        out.append_pair(&k, &v);
+    }
+    Some(out.finish()).filter(|q| !q.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +271,20 @@ mod tests {
         );
         assert!(wants(Some(firefox), None).page());
         assert!(!wants(Some("*/*"), None).page());
+    }
+
+    #[test]
+    fn format_is_taken_out_of_the_query_for_the_routes() {
+        assert_eq!(without_format(None), None);
+        assert_eq!(
+            without_format(Some("q=a%20b&limit=5")).as_deref(),
+            Some("q=a%20b&limit=5")
+        );
+        assert_eq!(
+            without_format(Some("q=Rad&format=atom&limit=5")).as_deref(),
+            Some("q=Rad&limit=5")
+        );
+        assert_eq!(without_format(Some("format=html")), None);
     }
 
     #[test]

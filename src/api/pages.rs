@@ -427,7 +427,7 @@ fn subscriptions(urls: &Urls, route: Route) -> Vec<(String, &'static str, String
 }
 
 /// The query a form sent, as the API reads it: empty fields left out
-/// (a form sends every field), `format` left out, a day alone
+/// (a form sends every field), a day alone
 /// (`<input type="date">`) widened to its start for `…_since` and its
 /// end for `…_until` (UTC, as the search reads days). Also the values as
 /// the form shows them again.
@@ -435,7 +435,7 @@ fn form_query(query: Option<&str>) -> (String, Vec<(String, String)>) {
     let mut out = form_urlencoded::Serializer::new(String::new());
     let mut values = Vec::new();
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if v.trim().is_empty() || k == "format" {
+        if v.trim().is_empty() {
             continue;
         }
         values.push((k.to_string(), v.to_string()));

@@ -10,8 +10,8 @@
 //! `created_since`/`_until`, `modified_since`/`_until` (as in lists),
 //! `date_since`/`date_until` (a date or date-time, on Paper.date,
 //! Meeting.start, File.date), `sort` (`relevance` or `date`), `limit`, and
-//! the cursor `after` that `links.next` carries, and `format` (see
-//! `api::negotiate`). Without `q` (the URL the
+//! the cursor `after` that `links.next` carries (`format` is taken out
+//! before, by `api::negotiate`). Without `q` (the URL the
 //! System and each Body advertise as `server:search`) the page is empty. Any other parameter, a
 //! repeated one or a malformed value is a 400 with the Error object.
 
@@ -74,8 +74,6 @@ impl SearchQuery {
                 })
             };
             match key.as_ref() {
-                // The representation, read by `api::negotiate`.
-                "format" => {}
                 "q" => q = Some(value.to_string()),
                 "type" => filter.kinds = kinds(&value)?,
                 "body" => filter.body = Some(number(&key, &value)?),
