@@ -377,6 +377,7 @@ fn list_filters_and_search_work_from_their_forms() {
                 "{body}/paper?created_since=2026-01-01T00:00:00%2B00:00"
             ))
             .await;
+        assert!(listed > 0, "the filtered page lists papers");
         assert_eq!(listed, json["data"].as_array().unwrap().len());
         let answer = page(
             &app,
