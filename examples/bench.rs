@@ -47,6 +47,9 @@ struct Args {
     /// Only the write API rows: (m), (n), (o).
     only_writes: bool,
     only_pages: bool,
+    /// Only the hot rows (a), (b), and on PostgreSQL the same with
+    /// `--freshness notified` and the staleness of that mode.
+    only_hot: bool,
 }
 
 fn args() -> Args {
@@ -62,6 +65,7 @@ fn args() -> Args {
         only_dumps: false,
         only_writes: false,
         only_pages: false,
+        only_hot: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -78,6 +82,7 @@ fn args() -> Args {
             "--only-dumps" => a.only_dumps = true,
             "--only-writes" => a.only_writes = true,
             "--only-pages" => a.only_pages = true,
+            "--only-hot" => a.only_hot = true,
             other => panic!("unknown option {other}"),
         }
     }
@@ -407,7 +412,7 @@ fn bench_backend(
         out.extend(pages(args, runtimes, oparl, load, url, port));
         return out;
     }
-    if !args.only_feed {
+    if !args.only_feed && !args.only_hot {
         out.push(import_from_dump(args, oparl, url));
     }
     if args.only_import {
@@ -481,6 +486,21 @@ fn bench_backend(
     };
     if !args.only_feed {
         hot(&mut out, "");
+    }
+    let notified = |out: &mut Vec<(String, String, String)>| {
+        if url.starts_with("postgres") {
+            // The same answers with change notifications instead of a check
+            // per request, and how long a change takes to show there.
+            let server = start_server(oparl, url, port, &["--freshness", "notified"]);
+            hot(out, ", --freshness notified");
+            out.extend(staleness(&db, port, &paper, || run_load(&paper, 8, &[])));
+            drop(server);
+        }
+    };
+    if args.only_hot {
+        drop(server);
+        notified(&mut out);
+        return out;
     }
     // The server closes keep-alive connections idle for 30 s, as this one
     // was during the hot runs.
@@ -679,6 +699,7 @@ fn bench_backend(
     let server = start_server(oparl, url, port, &["--max-stale-ms", "1000"]);
     hot(&mut out, ", --max-stale-ms 1000");
     drop(server);
+    notified(&mut out);
 
     out.extend(writes(args, oparl, load, url, port));
     out.extend(dumps(args, runtimes, oparl, load, url, port));
@@ -770,6 +791,79 @@ fn change_keyword(conn: &mut oparl::db::AnyConnection, pk: i64) {
     fields.insert("keyword".into(), serde_json::json!(["Änderungsfeed"]));
     oparl::store::write::change(conn, |c| c.update_fields(pk, &fields, oparl::time::now()))
         .unwrap();
+}
+
+/// How long a change committed elsewhere (this process, through the write
+/// path) takes to show on a server in the notification mode: the name of
+/// one object changed 200 times, each time polled from the moment the
+/// commit returned until the server shows it; once with the server idle,
+/// once while `load` keeps 8 connections busy on the same object.
+fn staleness(
+    db: &oparl::db::Db,
+    port: u16,
+    object: &str,
+    load: impl Fn() -> Value + Sync,
+) -> Vec<(String, String, String)> {
+    let pk: i64 = object.rsplit('/').next().unwrap().parse().unwrap();
+    let measure = |label: &str| -> Vec<f64> {
+        let mut client = Client::new(port);
+        let mut times = Vec::new();
+        for round in 0..200 {
+            let name = format!("Stand {label} {round}");
+            {
+                let mut conn = db.conn().unwrap();
+                let row = oparl::store::read::object(&mut conn, pk).unwrap().unwrap();
+                let mut fields: serde_json::Map<String, Value> =
+                    serde_json::from_str(&row.fields).unwrap();
+                fields.insert("name".into(), Value::String(name.clone()));
+                oparl::store::write::change(&mut conn, |c| {
+                    c.update_fields(pk, &fields, oparl::time::now())
+                })
+                .unwrap();
+            }
+            let t = Instant::now();
+            loop {
+                let (status, _, body) = client.get(object, &[]);
+                assert_eq!(status, 200);
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                if v["name"] == name.as_str() {
+                    break;
+                }
+                assert!(
+                    t.elapsed() < Duration::from_secs(5),
+                    "the change did not show"
+                );
+            }
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        times.sort_by(f64::total_cmp);
+        times
+    };
+    let pct = |t: &[f64], p: f64| t[((t.len() - 1) as f64 * p) as usize];
+    let idle = measure("idle");
+    let busy = std::thread::scope(|scope| {
+        let loaded = scope.spawn(&load);
+        std::thread::sleep(Duration::from_millis(300));
+        let times = measure("busy");
+        loaded.join().unwrap();
+        times
+    });
+    [("idle", idle), ("under 8 connections of hot reads", busy)]
+        .into_iter()
+        .map(|(when, t)| {
+            (
+                format!("change shown by a server with --freshness notified, {when}"),
+                "p99 ≤ 10 ms".into(),
+                format!(
+                    "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (200 changes, from the commit's return)",
+                    pct(&t, 0.5),
+                    pct(&t, 0.99),
+                    t[t.len() - 1]
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Read the change feed after a revision to its end: time in ms, objects,

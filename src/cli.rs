@@ -229,6 +229,18 @@ struct ServeArgs {
     #[arg(long, env = "OPARL_MAX_STALE_MS", default_value_t = 0)]
     max_stale_ms: u64,
 
+    /// How a kept answer is known to be current (PostgreSQL). `exact` (the
+    /// default) asks the database on every request, so every answer
+    /// reflects every commit that finished before the request arrived.
+    /// `notified` trusts kept answers until a change notification arrives
+    /// (LISTEN/NOTIFY, sent by every commit of any instance or import): no
+    /// question per request, and a change shows as soon as its
+    /// notification is delivered, milliseconds after the commit. While the
+    /// listening connection is down, exact checks answer. SQLite ignores
+    /// this: its exact check costs no query.
+    #[arg(long, env = "OPARL_FRESHNESS", default_value = "exact", value_parser = ["exact", "notified"])]
+    freshness: String,
+
     /// Where the bulk dumps (B/dump, B/body/N/dump) are written.
     #[arg(long, env = "OPARL_DUMP_DIR", default_value = "oparl-dumps")]
     dump_dir: std::path::PathBuf,
@@ -453,6 +465,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let limit = std::time::Duration::from_millis(args.request_timeout_ms);
             let db = Db::open_with(&cli.database_url, false, crate::db::Limits::serving(limit))
                 .map_err(|e| format!("--database-url / OPARL_DATABASE_URL: {e}"))?;
+            if args.freshness == "notified" && !db.use_change_notifications() {
+                tracing::info!(
+                    "--freshness notified: SQLite's checks are exact and cost no query; ignored"
+                );
+            }
             let mut state = AppState::new(db, urls, args.cache_mb * 1024 * 1024)
                 .with_max_stale(std::time::Duration::from_millis(args.max_stale_ms))
                 .with_time_limit(limit)

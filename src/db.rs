@@ -8,6 +8,7 @@
 //! written once against [`AnyConnection`].
 
 pub mod in_list;
+pub mod pg_watch;
 pub mod schema;
 pub mod version;
 
@@ -370,7 +371,9 @@ impl Health {
 /// How the version of the database is read (see `version`).
 enum Versions {
     Sqlite(version::Local),
-    Postgres(version::Shared),
+    /// Checks shared among waiting requests, read on a connection of their
+    /// own where it can be had.
+    Postgres(version::Shared, Box<pg_watch::Watch>),
 }
 
 impl fmt::Debug for Db {
@@ -425,7 +428,10 @@ impl Db {
         let gate = Arc::new(tokio::sync::Semaphore::new(size as usize));
         let versions = Arc::new(match backend {
             Backend::Sqlite => Versions::Sqlite(version::Local::default()),
-            Backend::Postgres => Versions::Postgres(version::Shared::default()),
+            Backend::Postgres => Versions::Postgres(
+                version::Shared::default(),
+                Box::new(pg_watch::Watch::new(&target, limits.checkout)),
+            ),
         });
         Ok(Db {
             pool,
@@ -447,7 +453,19 @@ impl Db {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match &*self.versions {
             Versions::Sqlite(local) => local.current(|| self.opener.open(), &self.opener.target),
-            Versions::Postgres(shared) => shared.current(|| self.run(version::read)).await,
+            Versions::Postgres(shared, watch) => {
+                if let Some(heard) = watch.heard() {
+                    return Ok(heard);
+                }
+                shared
+                    .current(|| async {
+                        match watch.check().await {
+                            pg_watch::Checked::Read(v) => Ok(v),
+                            pg_watch::Checked::Elsewhere => self.run(version::read).await,
+                        }
+                    })
+                    .await
+            }
         }
     }
 
@@ -495,6 +513,28 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The notification mode: on PostgreSQL, answers kept in memory are
+    /// trusted while no change notification has come (see `pg_watch`),
+    /// instead of asking the database on every request. False on SQLite,
+    /// whose exact check is already a read of shared memory.
+    pub fn use_change_notifications(&self) -> bool {
+        match &*self.versions {
+            Versions::Postgres(_, watch) => {
+                watch.use_notifications();
+                true
+            }
+            Versions::Sqlite(_) => false,
+        }
+    }
+
+    /// Whether a connection listens for change notifications right now.
+    pub fn listening_for_changes(&self) -> bool {
+        match &*self.versions {
+            Versions::Postgres(_, watch) => watch.listening(),
+            Versions::Sqlite(_) => false,
+        }
     }
 
     /// Take a connection for synchronous work (CLI commands, tests).

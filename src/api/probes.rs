@@ -26,7 +26,14 @@ pub const METRICS: &str = "/-/metrics";
 /// The metrics in Prometheus' text format.
 pub async fn metrics(state: &AppState) -> Response<Body> {
     let revision = state.db.run(crate::store::read::revision).await.ok();
-    let text = crate::metrics::get().render(state.db.pool_state(), revision);
+    let mut text = crate::metrics::get().render(state.db.pool_state(), revision);
+    // 1 while a connection listens for change notifications
+    // (`--freshness notified`); 0 means exact checks answer.
+    text.push_str(&format!(
+        "# HELP oparl_listening_for_changes Whether change notifications are heard now (--freshness notified).\n\
+         # TYPE oparl_listening_for_changes gauge\noparl_listening_for_changes {}\n",
+        u8::from(state.db.listening_for_changes())
+    ));
     let mut response = Response::new(Body::from(Bytes::from(text)));
     let headers = response.headers_mut();
     headers.insert(

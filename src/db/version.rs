@@ -37,6 +37,9 @@ pub enum Version {
     Wal([u8; 48]),
     /// What the database said (`data_version`, `pg_current_snapshot`).
     Said(std::sync::Arc<str>),
+    /// The number of change notifications heard on a listening connection
+    /// (PostgreSQL's notification mode, see `pg_watch`).
+    Heard(u64),
 }
 
 /// The `-shm` file of a SQLite database in WAL mode, opened for reading.

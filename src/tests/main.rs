@@ -25,6 +25,7 @@ mod lists;
 mod logging;
 mod mirror;
 mod mirror_feed;
+mod notifications;
 mod objects;
 mod pages;
 mod probes;
