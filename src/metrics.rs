@@ -1,7 +1,7 @@
 //! Prometheus metrics of a server, at `GET /-/metrics` (text exposition
 //! format 0.0.4), on a path no OParl URL can take (see `api::probes`).
 //!
-//! Counted here, process-wide, with atomics and one short lock per request:
+//! Counted here, process-wide, with atomics and one short lock per request (a lock of the thread's own part):
 //! requests by route and status with a latency histogram per route, the
 //! caches' hits and misses, database work (runs on the blocking pool and
 //! the time they waited for a connection), and freshness checks of the
@@ -27,10 +27,16 @@ struct Requests {
     latency: BTreeMap<&'static str, ([u64; BUCKETS.len()], f64, u64)>,
 }
 
+/// How many parts the request counts are kept in: each thread counts into
+/// one of its own (by a number it draws once), so that the runtime's
+/// workers do not wait for each other's lock on every answer; a scrape adds
+/// them up.
+const PARTS: usize = 8;
+
 /// The counters of this process.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<Requests>,
+    requests: [Mutex<Requests>; PARTS],
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub db_runs: AtomicU64,
@@ -49,8 +55,17 @@ pub fn get() -> &'static Metrics {
 impl Metrics {
     /// Count one answered request.
     pub fn request(&self, route: &'static str, status: u16, took: Duration) {
+        thread_local! {
+            static PART: usize = {
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) as usize % PARTS
+            };
+        }
         let secs = took.as_secs_f64();
-        let mut r = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let part = PART.with(|p| *p);
+        let mut r = self.requests[part]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *r.by_status.entry((route, status)).or_default() += 1;
         let (buckets, sum, count) = r.latency.entry(route).or_default();
         for (bound, n) in BUCKETS.iter().zip(buckets.iter_mut()) {
@@ -65,7 +80,22 @@ impl Metrics {
     /// The exposition text, with the gauges given.
     pub fn render(&self, pool: (u32, u32), revision: Option<i64>) -> String {
         let mut out = String::with_capacity(4096);
-        let r = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        // The parts added up.
+        let mut r = Requests::default();
+        for part in &self.requests {
+            let part = part.lock().unwrap_or_else(|e| e.into_inner());
+            for (key, n) in &part.by_status {
+                *r.by_status.entry(*key).or_default() += n;
+            }
+            for (route, (buckets, sum, count)) in &part.latency {
+                let (all, total, counted) = r.latency.entry(route).or_default();
+                for (a, b) in all.iter_mut().zip(buckets) {
+                    *a += b;
+                }
+                *total += sum;
+                *counted += count;
+            }
+        }
         out.push_str("# HELP oparl_requests_total Answered requests by route and status.\n");
         out.push_str("# TYPE oparl_requests_total counter\n");
         for ((route, status), n) in &r.by_status {
@@ -159,6 +189,31 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_of_many_threads_add_up() {
+        let m = Metrics::default();
+        std::thread::scope(|s| {
+            for _ in 0..PARTS + 3 {
+                s.spawn(|| {
+                    for _ in 0..10 {
+                        m.request("list", 200, Duration::from_millis(2));
+                    }
+                });
+            }
+        });
+        let text = m.render((1, 1), None);
+        let all = 10 * (PARTS + 3);
+        assert!(
+            text.contains(&format!(
+                "oparl_requests_total{{route=\"list\",status=\"200\"}} {all}\n"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!(
+            "oparl_request_duration_seconds_count{{route=\"list\"}} {all}\n"
+        )));
+    }
 
     #[test]
     fn histograms_are_cumulative_and_counts_add_up() {

@@ -82,8 +82,12 @@ async fn respond(
     let path = req.uri().path().to_string();
     let route = api::route::label(&state.urls, &path);
     // Run in place (a task per request would cost a spawn and a wake-up on
-    // every answer); a panic still becomes a 500 and the connection lives on.
-    let response = match CatchUnwind(Box::pin(api::handle(state, req))).await {
+    // every answer), pinned inside this future rather than boxed (hyper
+    // keeps one slot per connection for it; a box was an allocation of the
+    // whole handler's state on every request); a panic still becomes a 500
+    // and the connection lives on.
+    let handling = std::pin::pin!(api::handle(state, req));
+    let response = match CatchUnwind(handling).await {
         Ok(response) => response,
         Err(panic) => {
             let e = crate::text::panic_message(panic.as_ref());
@@ -108,9 +112,9 @@ async fn respond(
 
 /// A future that turns a panic while it is polled into an error. It is not
 /// polled again after that.
-struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+struct CatchUnwind<'a, F>(std::pin::Pin<&'a mut F>);
 
-impl<F: Future> Future for CatchUnwind<F> {
+impl<F: Future> Future for CatchUnwind<'_, F> {
     type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
 
     fn poll(

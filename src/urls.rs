@@ -130,6 +130,11 @@ impl Urls {
         format!("{}/dcat", self.base)
     }
 
+    /// Where the write API takes batches.
+    pub fn batch(&self) -> String {
+        format!("{}/batch", self.base)
+    }
+
     /// The bulk dump of a Body, or with None of the whole store.
     pub fn dump(&self, body: Option<i64>) -> String {
         match body {

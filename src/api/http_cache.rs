@@ -177,13 +177,34 @@ pub fn validating_date(modified: i64) -> Option<i64> {
 /// Headers every cacheable JSON answer carries. `Last-Modified` only once
 /// its second is over (see [`validating_date`]).
 pub fn set_cache_headers(h: &mut HeaderMap, etag: &str, last_modified: Option<i64>) {
-    if let Ok(v) = HeaderValue::from_str(etag) {
+    // The values of the last answer on this thread, kept: a hot object is
+    // answered many times in a row, and formatting the date and copying
+    // the tag into a header value were a tenth of such an answer's work.
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, Option<HeaderValue>, i64, Option<HeaderValue>)> =
+            const { std::cell::RefCell::new((String::new(), None, i64::MIN, None)) };
+    }
+    let date = last_modified.and_then(validating_date);
+    let (tag, date) = LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != etag || last.1.is_none() {
+            last.0 = etag.to_string();
+            last.1 = HeaderValue::from_str(etag).ok();
+        }
+        let date = date.and_then(|t| {
+            if last.2 != t || last.3.is_none() {
+                last.2 = t;
+                last.3 = HeaderValue::from_str(&crate::time::format_http_date(t)).ok();
+            }
+            last.3.clone()
+        });
+        (last.1.clone(), date)
+    });
+    if let Some(v) = tag {
         h.insert(header::ETAG, v);
     }
-    if let Some(t) = last_modified.and_then(validating_date) {
-        if let Ok(v) = HeaderValue::from_str(&crate::time::format_http_date(t)) {
-            h.insert(header::LAST_MODIFIED, v);
-        }
+    if let Some(v) = date {
+        h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(
         header::CACHE_CONTROL,

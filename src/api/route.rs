@@ -88,13 +88,58 @@ impl Route {
             Route::Dump(body) => urls.dump(body),
             Route::Dcat => urls.dcat(),
             Route::FileUpload(pk) => format!("{}/content", urls.object(Kind::File, pk)),
-            Route::Batch => format!("{}/batch", urls.system()),
+            // Not below `system()`, which ends in "/" for an API at the
+            // host's root.
+            Route::Batch => urls.batch(),
         }
     }
 }
 
 /// Parse a request path (without query) against the base URL's path.
 pub fn resolve(urls: &Urls, path: &str) -> Resolved {
+    match canonical_route(urls, path) {
+        Some(route) => Resolved::Found(route),
+        None => resolve_spelling(urls, path),
+    }
+}
+
+/// The route of a path spelled as this server mints it (the base path as
+/// configured, then lowercase segments, none empty, numbers without
+/// leading zeros), found without copying the segments or minting the URL
+/// to compare with: every answer passes here, most of them with a URL the
+/// server gave out. None for anything else, which `resolve_spelling` sorts
+/// out (redirects to the canonical spelling, or not found).
+fn canonical_route(urls: &Urls, path: &str) -> Option<Route> {
+    let base = urls.base_path();
+    let rest = path.strip_prefix(base)?;
+    if rest.is_empty() {
+        return (!base.is_empty()).then_some(Route::System);
+    }
+    let rest = rest.strip_prefix('/')?;
+    if rest.is_empty() {
+        // The System of an API at the host's root is "/".
+        return base.is_empty().then_some(Route::System);
+    }
+    if rest.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut segments = [""; 4];
+    let mut n = 0;
+    for segment in rest.split('/') {
+        // No route has a segment that starts with 0 but a number with
+        // leading zeros, which is redirected.
+        if segment.is_empty() || segment.starts_with('0') || n == segments.len() {
+            return None;
+        }
+        segments[n] = segment;
+        n += 1;
+    }
+    parse_segments(&segments[..n])
+}
+
+/// [`resolve`] for any spelling: case-insensitive, with empty segments and
+/// leading zeros, redirected to the canonical URL.
+fn resolve_spelling(urls: &Urls, path: &str) -> Resolved {
     let base = urls.base_path();
     let Some(rest) = strip_prefix_ignore_case(path, base) else {
         return Resolved::NotFound;
@@ -171,6 +216,63 @@ fn strip_prefix_ignore_case<'a>(path: &'a str, prefix: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_path_agrees_with_the_full_parse() {
+        for base in ["http://example.org/oparl/v1.1", "http://example.org"] {
+            let urls = Urls::new(base).unwrap();
+            let b = urls.base_path().to_string();
+            let mut paths = vec![format!("{b}"), format!("{b}/"), "/".to_string()];
+            for tail in [
+                "body",
+                "body/",
+                "Body",
+                "body//1",
+                "body/1",
+                "body/01",
+                "body/1/paper",
+                "body/1/PAPER",
+                "body/1/dump",
+                "dump",
+                "changes",
+                "search",
+                "dcat",
+                "batch",
+                "paper/7",
+                "paper/0",
+                "paper/00",
+                "agenda-item/3",
+                "agendaitem/3",
+                "system",
+                "system/1",
+                "file/5/access",
+                "file/5/download",
+                "file/5/content",
+                "file/5/x",
+                "organization/2/meeting",
+                "organization/2/consultation",
+                "organization/2/paper",
+                "legislative-term/9",
+                "paper/12345678901234567890",
+                "paper/1/2/3/4",
+                "a/b/c/d/e",
+            ] {
+                paths.push(format!("{b}/{tail}"));
+                paths.push(format!("{}/{tail}", b.to_uppercase()));
+            }
+            for path in paths {
+                let full = resolve_spelling(&urls, &path);
+                match canonical_route(&urls, &path) {
+                    Some(route) => assert_eq!(full, Resolved::Found(route), "{base} {path}"),
+                    None => assert!(
+                        !matches!(full, Resolved::Found(_)),
+                        "{base} {path}: canonical, but the fast path missed it"
+                    ),
+                }
+                assert_eq!(resolve(&urls, &path), full, "{base} {path}");
+            }
+        }
+    }
 
     fn urls() -> Urls {
         Urls::new("http://example.org/oparl/v1.1").unwrap()
