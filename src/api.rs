@@ -16,6 +16,7 @@ pub mod dump;
 pub mod error;
 mod feeds;
 pub mod files;
+mod flights;
 pub mod http_cache;
 pub mod negotiate;
 mod pages;
@@ -63,6 +64,9 @@ pub struct AppState {
     /// Whole answers by request target with the database version they were
     /// read at; also served without asking while younger than `max_stale`.
     recent: Cache<String, Recent>,
+    /// Loads of whole answers in flight, shared by the requests that miss
+    /// the same one at the same version.
+    flights: flights::Flights,
     max_stale: std::time::Duration,
     /// The bulk dumps, when this server builds them.
     pub dumps: Option<Arc<crate::dumps::Dumps>>,
@@ -86,6 +90,7 @@ impl AppState {
             objects: Cache::new(cache_bytes / 2),
             answers: Cache::new(cache_bytes / 4),
             recent: Cache::new(cache_bytes / 4),
+            flights: flights::Flights::default(),
             max_stale: std::time::Duration::ZERO,
             dumps: None,
             time_limit: DEFAULT_TIME_LIMIT,
@@ -251,21 +256,22 @@ async fn answer<B>(
     let asked = std::time::Instant::now();
     let version = match kept_answer(state, &target, asked).await? {
         Kept::Current(r) => {
-            let outcome = if conditions.fresh(&r.etag, r.modified) {
-                Outcome::Fresh {
-                    etag: r.etag,
-                    modified: r.modified,
-                }
-            } else {
-                Outcome::Body {
-                    bytes: r.bytes,
-                    etag: r.etag,
-                    modified: r.modified,
-                }
-            };
+            let outcome = kept_outcome(r, &conditions);
             return Ok(finish(state, outcome, req.headers(), format));
         }
         Kept::None(version) => version,
+    };
+    // Requests that miss the same answer at the same version share a load.
+    let lead = match state.flights.join(&target, &version) {
+        flights::Role::Wait(waiting) => match flights::landed(waiting).await {
+            Some(r) => {
+                let outcome = kept_outcome(r, &conditions);
+                return Ok(finish(state, outcome, req.headers(), format));
+            }
+            None => None,
+        },
+        flights::Role::Lead(lead) => Some(lead),
+        flights::Role::Alone => None,
     };
     let query = negotiate::without_format(uri.query());
     let outcome = load_and_render(state, route, format, query, conditions).await?;
@@ -282,9 +288,28 @@ async fn answer<B>(
             modified: *modified,
             bytes: bytes.clone(),
         };
+        if let Some(lead) = lead {
+            lead.land(&recent);
+        }
         state.recent.put(target, recent);
     }
     Ok(finish(state, outcome, req.headers(), format))
+}
+
+/// A kept answer as this request's outcome: 304 when its copy is current.
+fn kept_outcome(r: Recent, conditions: &Conditions) -> Outcome {
+    if conditions.fresh(&r.etag, r.modified) {
+        Outcome::Fresh {
+            etag: r.etag,
+            modified: r.modified,
+        }
+    } else {
+        Outcome::Body {
+            bytes: r.bytes,
+            etag: r.etag,
+            modified: r.modified,
+        }
+    }
 }
 
 /// The answers at paths outside the base URL: probes, the pages' assets,

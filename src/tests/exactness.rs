@@ -422,3 +422,37 @@ fn a_dump_whose_live_objects_refer_to_tombstones_is_repaired() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn requests_that_miss_one_answer_together_all_see_the_change() {
+    // They share one load (api::flights); each must still get the answer
+    // of the change made before it arrived, on every round.
+    for kind in backends() {
+        let app = TestApp::new(TestStore::new(kind), true);
+        let label = app.label();
+        multi_thread_runtime().block_on(async {
+            let (paper, _) = paper_with_file(&app).await;
+            let id = paper["id"].as_str().unwrap().to_string();
+            let pk = pk_of(&id);
+            for round in 0..5 {
+                let name = format!("Runde {round}");
+                set(&app, pk, "name", &name, oparl::time::now());
+                let asks: Vec<_> = (0..8)
+                    .map(|_| {
+                        let (state, id) = (Arc::clone(&app.state), id.clone());
+                        tokio::spawn(async move { ask(&state, Method::GET, &id, &[]).await })
+                    })
+                    .collect();
+                for asked in asks {
+                    let answer = asked.await.unwrap();
+                    assert_eq!(answer.status, 200, "[{label}] round {round}");
+                    assert_eq!(
+                        answer.json()["name"],
+                        name.as_str(),
+                        "[{label}] round {round}"
+                    );
+                }
+            }
+        });
+    }
+}
