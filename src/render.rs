@@ -83,27 +83,27 @@ impl Graph {
             incoming: HashMap::new(),
             with_bytes: HashSet::new(),
         };
-        // Everything embedded below, at every level (at most Meeting >
-        // AgendaItem > File) in one query, then the links of all of them in
-        // another: two statements whatever the depth.
-        let embedding: Vec<i16> = RELS
-            .iter()
-            .filter(|r| r.shape.is_embedding() && !(opts.omit_internal && r.omit_internal))
-            .map(|r| r.code)
-            .collect();
-        let mut nodes = top.clone();
-        for r in read::live_embedded(conn, &top, &embedding)? {
-            // A row the caller passed in stays as it was read (its cache
-            // key was taken from it).
-            if let std::collections::hash_map::Entry::Vacant(slot) = graph.rows.entry(r.pk) {
-                nodes.push(r.pk);
-                slot.insert(r);
+        // Walk down the embedding levels (at most Meeting > AgendaItem > File).
+        let mut frontier = top.clone();
+        while !frontier.is_empty() {
+            let mut children = Vec::new();
+            for l in read::links_from(conn, &frontier)? {
+                let Some(rel) = model::rel_by_code(l.field) else {
+                    continue;
+                };
+                if rel.shape.is_embedding()
+                    && !(opts.omit_internal && rel.omit_internal)
+                    && !graph.rows.contains_key(&l.to_pk)
+                {
+                    children.push(l.to_pk);
+                }
+                graph.links.entry(l.from_pk).or_default().push(l);
             }
-        }
-        nodes.sort_unstable();
-        nodes.dedup();
-        for l in read::links_from(conn, &nodes)? {
-            graph.links.entry(l.from_pk).or_default().push(l);
+            children.sort_unstable();
+            children.dedup();
+            let loaded = read::live_objects(conn, &children)?;
+            frontier = loaded.iter().map(|r| r.pk).collect();
+            graph.rows.extend(loaded.into_iter().map(|r| (r.pk, r)));
         }
         // Back-references of the top-level objects: per kind, only the
         // fields that point at that kind.

@@ -14,7 +14,7 @@ use crate::model::{Kind, ListKind, CONSULTATION_ORGANIZATION, MEETING_ORGANIZATI
 use diesel::prelude::*;
 
 /// One stored object.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = object)]
 pub struct ObjectRow {
     pub pk: i64,
@@ -225,44 +225,6 @@ pub fn live_objects_in_order(
         .map(|r| (r.pk, r))
         .collect();
     Ok(pks.iter().filter_map(|pk| by_pk.remove(pk)).collect())
-}
-
-/// The live objects embedded in these through the given fields, at every
-/// depth (Meeting > AgendaItem > File), descending only through live ones:
-/// one recursive query instead of a query for the links and one for the
-/// objects of each level, each a round trip on PostgreSQL. Unknown kinds
-/// are left out as everywhere here.
-pub fn live_embedded(
-    conn: &mut AnyConnection,
-    top: &[i64],
-    fields: &[i16],
-) -> Result<Vec<ObjectRow>, DbError> {
-    use crate::search::sql::{self, Bind};
-    if top.is_empty() || fields.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The field codes are this program's constants, written into the text
-    // (two texts in all: with and without the internal relations).
-    let codes: Vec<String> = fields.iter().map(i16::to_string).collect();
-    let codes = codes.join(",");
-    let tops = match conn {
-        AnyConnection::Sqlite(_) => "IN (SELECT value FROM json_each('[' || ? || ']'))",
-        AnyConnection::Postgres(_) => "= ANY(CAST(string_to_array(?, ',') AS BIGINT[]))",
-    };
-    let statement = format!(
-        "WITH RECURSIVE tree(pk) AS ( \
-           SELECT l.to_pk FROM link l WHERE l.from_pk {tops} AND l.field IN ({codes}) \
-           UNION \
-           SELECT l.to_pk FROM tree t \
-             JOIN object p ON p.pk = t.pk AND p.deleted = false \
-             JOIN link l ON l.from_pk = t.pk AND l.field IN ({codes})) \
-         SELECT o.pk, o.kind, o.body_pk, o.created, o.modified, o.deleted, o.fields, o.revision \
-         FROM object o WHERE o.pk IN (SELECT pk FROM tree) AND o.deleted = false"
-    );
-    let list: Vec<String> = top.iter().map(i64::to_string).collect();
-    let mut rows: Vec<ObjectRow> = sql::load(conn, &statement, vec![Bind::Text(list.join(","))])?;
-    rows.retain(|r| known_kind(r.pk, r.kind));
-    Ok(rows)
 }
 
 /// Every link out of these objects, ordered by owner, field and position.
