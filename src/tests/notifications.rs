@@ -82,6 +82,19 @@ async fn first_paper(app: &TestApp) -> (String, i64) {
     (id, pk)
 }
 
+/// The PostgreSQL server of this run (OPARL_TEST_POSTGRES) and its admin
+/// URL; None when the run has none (the mode exists only there).
+fn postgres() -> Option<(BackendKind, String)> {
+    let found = backends().into_iter().find_map(|k| match &k {
+        BackendKind::Postgres(admin) => Some((k.clone(), admin.clone())),
+        BackendKind::Sqlite => None,
+    });
+    if found.is_none() {
+        eprintln!("notification mode: PostgreSQL not configured (OPARL_TEST_POSTGRES)");
+    }
+    found
+}
+
 #[test]
 fn sqlite_declines_the_notification_mode_and_stays_exact() {
     let app = TestApp::new(TestStore::new(BackendKind::Sqlite), true);
@@ -103,11 +116,7 @@ fn sqlite_declines_the_notification_mode_and_stays_exact() {
 
 #[test]
 fn changes_by_another_instance_or_an_import_show_within_the_notification_bound() {
-    let Some(kind) = backends()
-        .into_iter()
-        .find(|k| matches!(k, BackendKind::Postgres(_)))
-    else {
-        eprintln!("notification mode: PostgreSQL not configured (OPARL_TEST_POSTGRES)");
+    let Some((kind, _)) = postgres() else {
         return;
     };
     let app = TestApp::new(TestStore::new(kind), true);
@@ -167,19 +176,12 @@ fn changes_by_another_instance_or_an_import_show_within_the_notification_bound()
 
 #[test]
 fn a_lost_listening_connection_falls_back_to_exact_checks_until_it_is_back() {
-    let Some(kind) = backends()
-        .into_iter()
-        .find(|k| matches!(k, BackendKind::Postgres(_)))
-    else {
-        eprintln!("notification mode: PostgreSQL not configured (OPARL_TEST_POSTGRES)");
+    let Some((kind, admin_url)) = postgres() else {
         return;
-    };
-    let BackendKind::Postgres(admin_url) = &kind else {
-        unreachable!()
     };
     // Another database's connection: PostgreSQL refuses to close the one
     // it is connected to.
-    let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
     let app = TestApp::new(TestStore::new(kind.clone()), true);
     assert!(app.store.db().use_change_notifications());
     multi_thread_runtime().block_on(async {
