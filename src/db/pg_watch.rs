@@ -93,6 +93,12 @@ impl Watch {
 
     /// Turn the notification mode on.
     pub fn use_notifications(&self) {
+        if self.config.is_none() {
+            tracing::warn!(
+                "--freshness notified: the database URL cannot be read by the listening \
+                 connection's driver; every answer is checked exactly instead"
+            );
+        }
         self.notified.store(true, Ordering::Release);
     }
 
@@ -198,29 +204,53 @@ impl Watch {
 /// after every loss.
 async fn listen(mut config: tokio_postgres::Config, heard: Weak<Heard>, limit: Duration) {
     config.application_name("oparl change listener");
+    // Attempts in a row that never got to listen: the first is logged as a
+    // warning, the others only for debugging, and they come less often (a
+    // database that is away, or one that demands TLS, must not fill the log).
+    let mut failures: u32 = 0;
     while heard.strong_count() > 0 {
-        if let Err(why) = listen_once(&config, &heard, limit).await {
-            tracing::warn!("not listening for changes ({why}); exact checks answer meanwhile");
+        let (listened, outcome) = listen_once(&config, &heard, limit).await;
+        if listened {
+            failures = 0;
+        }
+        if let Err(why) = outcome {
+            if failures == 0 {
+                tracing::warn!("not listening for changes ({why}); exact checks answer meanwhile");
+            } else {
+                tracing::debug!("still not listening for changes ({why})");
+            }
+            if !listened {
+                failures = failures.saturating_add(1);
+            }
         }
         if let Some(h) = heard.upgrade() {
             h.listening.store(false, Ordering::Release);
         }
-        tokio::time::sleep(RETRY_AFTER / 4).await;
+        let pause = (RETRY_AFTER / 4) * 2u32.pow(failures.saturating_sub(1).min(4));
+        tokio::time::sleep(pause).await;
     }
 }
 
 /// One listening connection, from its start until it is found broken or
 /// the store's handle is dropped.
+/// Whether it got to listen, and how it ended.
 async fn listen_once(
     config: &tokio_postgres::Config,
     heard: &Weak<Heard>,
     limit: Duration,
-) -> Result<(), String> {
-    let (client, mut connection) =
-        tokio::time::timeout(limit, config.connect(tokio_postgres::NoTls))
-            .await
-            .map_err(|_| "no connection within the time limit".to_string())?
-            .map_err(|e| e.to_string())?;
+) -> (bool, Result<(), String>) {
+    let connected = match tokio::time::timeout(limit, config.connect(tokio_postgres::NoTls)).await {
+        Ok(Ok(connected)) => connected,
+        Ok(Err(e)) => return (false, Err(e.to_string())),
+        Err(_) => {
+            return (
+                false,
+                Err("no connection within the time limit".to_string()),
+            )
+        }
+    };
+    let (client, mut connection) = connected;
+    let listened = AtomicBool::new(false);
     // Set by the reader before it clears `listening`, so that a start of
     // listening that races with the connection's end is undone.
     let closed = Arc::new(AtomicBool::new(false));
@@ -261,6 +291,7 @@ async fn listen_once(
                 h.listening.store(false, Ordering::SeqCst);
                 return Err("the connection closed".to_string());
             }
+            listened.store(true, Ordering::Relaxed);
             tracing::info!("listening for changes");
         }
         loop {
@@ -283,5 +314,5 @@ async fn listen_once(
         h.listening.store(false, Ordering::SeqCst);
     }
     reader.abort();
-    outcome
+    (listened.load(Ordering::Relaxed), outcome)
 }
