@@ -464,6 +464,13 @@ fn bench_backend(
         serde_json::from_slice(&output.stdout).expect("load prints JSON")
     };
     let swap = |u: &str, to: u16| u.replace(&format!(":{port}/"), &format!(":{to}/"));
+    // A load run on one of our URLs and on the static baseline's copy.
+    let ours_and_static = |url: &str| {
+        (
+            run_load(url, 8, &[]),
+            run_load(&swap(url, baseline_port), 8, &[]),
+        )
+    };
     // Hot answers, ours against the static baseline sending the same bytes.
     let hot = |out: &mut Vec<(String, String, String)>, suffix: &str| {
         for (name, url) in [
@@ -506,12 +513,7 @@ fn bench_backend(
     };
     if args.only_search {
         warm_store(&db, url);
-        out.extend(search_rows(&mut client, &base, |url| {
-            (
-                run_load(url, 8, &[]),
-                run_load(&swap(url, baseline_port), 8, &[]),
-            )
-        }));
+        out.extend(search_rows(&mut client, &base, ours_and_static));
         return out;
     }
     if args.only_hot {
@@ -701,12 +703,7 @@ fn bench_backend(
         ),
     ));
 
-    out.extend(search_rows(&mut client, &base, |url| {
-        (
-            run_load(url, 8, &[]),
-            run_load(&swap(url, baseline_port), 8, &[]),
-        )
-    }));
+    out.extend(search_rows(&mut client, &base, ours_and_static));
 
     // (h) Peak memory of the server.
     let peak = peak_rss_mb(server.0.id());

@@ -180,25 +180,32 @@ pub fn set_cache_headers(h: &mut HeaderMap, etag: &str, last_modified: Option<i6
     // The values of the last answer on this thread, kept: a hot object is
     // answered many times in a row, and formatting the date and copying
     // the tag into a header value were a tenth of such an answer's work.
+    struct Last {
+        etag: String,
+        etag_value: Option<HeaderValue>,
+        date: i64,
+        date_value: Option<HeaderValue>,
+    }
     thread_local! {
-        static LAST: std::cell::RefCell<(String, Option<HeaderValue>, i64, Option<HeaderValue>)> =
-            const { std::cell::RefCell::new((String::new(), None, i64::MIN, None)) };
+        static LAST: std::cell::RefCell<Last> = const {
+            std::cell::RefCell::new(Last { etag: String::new(), etag_value: None, date: i64::MIN, date_value: None })
+        };
     }
     let date = last_modified.and_then(validating_date);
     let (tag, date) = LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        if last.0 != etag || last.1.is_none() {
-            last.0 = etag.to_string();
-            last.1 = HeaderValue::from_str(etag).ok();
+        let last = &mut *last.borrow_mut();
+        if last.etag != etag || last.etag_value.is_none() {
+            last.etag = etag.to_string();
+            last.etag_value = HeaderValue::from_str(etag).ok();
         }
         let date = date.and_then(|t| {
-            if last.2 != t || last.3.is_none() {
-                last.2 = t;
-                last.3 = HeaderValue::from_str(&crate::time::format_http_date(t)).ok();
+            if last.date != t || last.date_value.is_none() {
+                last.date = t;
+                last.date_value = HeaderValue::from_str(&crate::time::format_http_date(t)).ok();
             }
-            last.3.clone()
+            last.date_value.clone()
         });
-        (last.1.clone(), date)
+        (last.etag_value.clone(), date)
     });
     if let Some(v) = tag {
         h.insert(header::ETAG, v);

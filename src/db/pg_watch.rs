@@ -109,7 +109,10 @@ impl Watch {
         if !self.notified.load(Ordering::Acquire) {
             return None;
         }
-        if !self.listener_started.swap(true, Ordering::AcqRel) {
+        // A plain load on every request; the swap only until it is started.
+        if !self.listener_started.load(Ordering::Acquire)
+            && !self.listener_started.swap(true, Ordering::AcqRel)
+        {
             if let Some(config) = self.config.clone() {
                 tokio::spawn(listen(config, Arc::downgrade(&self.heard), self.limit));
             }
@@ -138,26 +141,23 @@ impl Watch {
             return Checked::Elsewhere;
         };
         let asked = checker.client.query_one(&checker.statement, &[]);
-        match tokio::time::timeout(self.limit, asked).await {
-            Ok(Ok(row)) => match row.try_get::<_, String>(0) {
-                Ok(snapshot) => Checked::Read(Version::Said(snapshot.into())),
-                Err(_) => Checked::Elsewhere,
-            },
-            // A broken or stalled connection: the pool's checks, with their
-            // own handling of a database that went away, answer until a
-            // new connection here works.
-            Ok(Err(e)) => {
-                tracing::debug!("version check connection failed: {e}");
-                *conn = None;
-                self.quiet();
-                Checked::Elsewhere
+        let failed = match tokio::time::timeout(self.limit, asked).await {
+            Ok(Ok(row)) => {
+                return match row.try_get::<_, String>(0) {
+                    Ok(snapshot) => Checked::Read(Version::Said(snapshot.into())),
+                    Err(_) => Checked::Elsewhere,
+                }
             }
-            Err(_) => {
-                *conn = None;
-                self.quiet();
-                Checked::Elsewhere
-            }
-        }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "no answer within the time limit".to_string(),
+        };
+        // A broken or stalled connection: the pool's checks, with their own
+        // handling of a database that went away, answer until a new
+        // connection here works.
+        tracing::debug!("version check connection given up: {failed}");
+        *conn = None;
+        self.quiet();
+        Checked::Elsewhere
     }
 
     fn quiet(&self) {
@@ -213,6 +213,7 @@ async fn listen(mut config: tokio_postgres::Config, heard: Weak<Heard>, limit: D
         if listened {
             failures = 0;
         }
+        // `listen_once` has cleared `listening` on its way out.
         if let Err(why) = outcome {
             if failures == 0 {
                 tracing::warn!("not listening for changes ({why}); exact checks answer meanwhile");
@@ -222,9 +223,6 @@ async fn listen(mut config: tokio_postgres::Config, heard: Weak<Heard>, limit: D
             if !listened {
                 failures = failures.saturating_add(1);
             }
-        }
-        if let Some(h) = heard.upgrade() {
-            h.listening.store(false, Ordering::Release);
         }
         let pause = (RETRY_AFTER / 4) * 2u32.pow(failures.saturating_sub(1).min(4));
         tokio::time::sleep(pause).await;
@@ -250,7 +248,7 @@ async fn listen_once(
         }
     };
     let (client, mut connection) = connected;
-    let listened = AtomicBool::new(false);
+    let mut listened = false;
     // Set by the reader before it clears `listening`, so that a start of
     // listening that races with the connection's end is undone.
     let closed = Arc::new(AtomicBool::new(false));
@@ -291,7 +289,7 @@ async fn listen_once(
                 h.listening.store(false, Ordering::SeqCst);
                 return Err("the connection closed".to_string());
             }
-            listened.store(true, Ordering::Relaxed);
+            listened = true;
             tracing::info!("listening for changes");
         }
         loop {
@@ -314,5 +312,5 @@ async fn listen_once(
         h.listening.store(false, Ordering::SeqCst);
     }
     reader.abort();
-    (listened.load(Ordering::Relaxed), outcome)
+    (listened, outcome)
 }
