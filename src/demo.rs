@@ -56,7 +56,7 @@ pub fn generate(conn: &mut AnyConnection, opts: DemoOptions) -> Result<(), DbErr
 
 fn generate_in_transaction(conn: &mut AnyConnection, opts: DemoOptions) -> Result<(), DbError> {
     write::change(conn, |change| {
-        if !store_is_empty(change.conn())? {
+        if !store_is_empty(change.conn()?)? {
             return Err(DbError::Migration(
                 "the store already holds data; generate the demo into an empty database".into(),
             ));

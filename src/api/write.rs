@@ -466,7 +466,7 @@ async fn answer<B: RequestBody>(
             Ok(crate::store::write::change_with(conn, |c| {
                 let now = crate::time::now();
                 if let Some(key) = &key {
-                    if let Some(kept) = audit::kept(c.conn(), token.id, key)? {
+                    if let Some(kept) = audit::kept(c.conn()?, token.id, key)? {
                         return Err(Stop::Replay(kept));
                     }
                 }
@@ -476,7 +476,7 @@ async fn answer<B: RequestBody>(
                 let done = apply_one(&mut w, operation, input, &pre, content_type.as_deref())?;
                 let entries = std::mem::take(&mut w.audit);
                 drop(w);
-                audit::record(c.conn(), &token.name, revision, now, &entries)?;
+                audit::record(c.conn()?, &token.name, revision, now, &entries)?;
                 if let Some(key) = &key {
                     let kept = Kept {
                         request_hash: hash.clone(),
@@ -484,7 +484,7 @@ async fn answer<B: RequestBody>(
                         location: done.location.clone().unwrap_or_default(),
                         answer: done.body.clone().unwrap_or_default(),
                     };
-                    audit::keep(c.conn(), token.id, key, &kept, now)?;
+                    audit::keep(c.conn()?, token.id, key, &kept, now)?;
                 }
                 Ok(done)
             }))

@@ -99,11 +99,11 @@ impl<'a> Applier<'a> {
         opts: &'a ApplyOptions<'a>,
         report: &'a mut Report,
     ) -> Result<Applier<'a>, DbError> {
-        let source = import_state::source_or_new(change.conn(), opts.source_key)?.id;
+        let source = import_state::source_or_new(change.conn()?, opts.source_key)?.id;
         let mut system = Map::new();
         system.insert("name".into(), "OParl".into());
         change.ensure_system(&system, opts.now)?;
-        let conn = change.conn();
+        let conn = change.conn()?;
         let known = if import_state::any_ids(conn)? {
             let mut wanted: HashSet<&str> = HashSet::new();
             for s in &stage.objects {
@@ -154,7 +154,7 @@ impl<'a> Applier<'a> {
             kept: FxHashMap::default(),
             touches: Vec::new(),
         };
-        applier.resolve_bodies(change.conn())?;
+        applier.resolve_bodies(change.conn()?)?;
         applier.actions = applier
             .bodies
             .iter()
@@ -166,7 +166,7 @@ impl<'a> Applier<'a> {
                 }
             })
             .collect();
-        applier.keep_required(change.conn())?;
+        applier.keep_required(change.conn()?)?;
         applier.classify();
         applier.report.unchanged += applier
             .actions
@@ -198,10 +198,10 @@ impl<'a> Applier<'a> {
             change.touch_with_ancestors(pk, t)?;
         }
         if let Some((url, revision)) = self.opts.feed {
-            import_state::set_feed(change.conn(), self.source, url, revision)?;
+            import_state::set_feed(change.conn()?, self.source, url, revision)?;
         }
         import_state::finish_run(
-            change.conn(),
+            change.conn()?,
             self.source,
             self.opts.record_start,
             self.opts.now,
@@ -519,7 +519,7 @@ impl<'a> Applier<'a> {
             secs = started.elapsed().as_secs_f64(),
             "links inserted"
         );
-        import_state::insert_ids(change.conn(), &ids)?;
+        import_state::insert_ids(change.conn()?, &ids)?;
         tracing::debug!(
             secs = started.elapsed().as_secs_f64(),
             "source ids inserted"
@@ -549,7 +549,7 @@ impl<'a> Applier<'a> {
                 None => self.opts.now.max(head.modified),
             };
             let created = s.created.unwrap_or(head.created);
-            let old = read::links_from(change.conn(), &[pk])?;
+            let old = read::links_from(change.conn()?, &[pk])?;
             let new = self.links(i);
             let s = &self.stage.objects[i];
             change.overwrite(pk, self.bodies[i], created, modified, &self.fields_of(i))?;
@@ -566,7 +566,7 @@ impl<'a> Applier<'a> {
             // Parents that embed it show the change.
             self.touches.push((pk, modified));
             self.delete_orphans(change, i, &old, &new_keys, modified)?;
-            import_state::set_hash(change.conn(), &s.sid, self.hash_of(i))?;
+            import_state::set_hash(change.conn()?, &s.sid, self.hash_of(i))?;
             self.report.changed += 1;
         }
         Ok(())
@@ -613,7 +613,7 @@ impl<'a> Applier<'a> {
             if change.delete(self.pks[i], t)? {
                 self.report.deleted += 1;
             }
-            import_state::set_hash(change.conn(), &s.sid, s.hash)?;
+            import_state::set_hash(change.conn()?, &s.sid, s.hash)?;
         }
         Ok(())
     }
@@ -633,7 +633,7 @@ impl<'a> Applier<'a> {
             match self.actions[i] {
                 Action::Skipped => continue,
                 Action::Unchanged => {
-                    if read::files_with_bytes(change.conn(), &[pk])?.contains(&pk) {
+                    if read::files_with_bytes(change.conn()?, &[pk])?.contains(&pk) {
                         continue;
                     }
                     if !self.add_text(change, i, pk)? {
@@ -658,7 +658,7 @@ impl<'a> Applier<'a> {
         let Some(text) = staged.get("text") else {
             return Ok(false);
         };
-        let Some(row) = read::object(change.conn(), pk)? else {
+        let Some(row) = read::object(change.conn()?, pk)? else {
             return Ok(false);
         };
         let mut stored: Map<String, Value> = serde_json::from_str(&row.fields).unwrap_or_default();
@@ -672,7 +672,7 @@ impl<'a> Applier<'a> {
 
     /// After a full read: what the source no longer has, without telling.
     fn delete_vanished(&mut self, change: &mut Change<'_>) -> Result<(), DbError> {
-        for (sid, pk, kind) in import_state::live_of_source(change.conn(), self.source)? {
+        for (sid, pk, kind) in import_state::live_of_source(change.conn()?, self.source)? {
             let Some(kind) = Kind::from_code(kind) else {
                 continue;
             };

@@ -92,11 +92,11 @@ pub fn create(
                 read_only,
                 created: at,
             })
-            .execute(c.conn())?;
+            .execute(c.conn()?)?;
         Ok(api_token::table
             .filter(api_token::hash.eq(&hash))
             .select(api_token::id)
-            .first::<i64>(c.conn())?)
+            .first::<i64>(c.conn()?)?)
     })?;
     Ok((id, secret))
 }
@@ -119,7 +119,7 @@ pub fn revoke(conn: &mut AnyConnection, id: i64, at: i64) -> Result<bool, DbErro
                 .filter(api_token::revoked.is_null()),
         )
         .set(api_token::revoked.eq(Some(at)))
-        .execute(c.conn())?;
+        .execute(c.conn()?)?;
         Ok(n == 1)
     })
 }

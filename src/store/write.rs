@@ -65,7 +65,14 @@ where
             .set(store_revision::value.eq(store_revision::value + 1))
             .execute(conn)?;
         let revision = read::revision(conn)?;
-        let out = f(&mut Change { conn, revision })?;
+        let mut change = Change {
+            conn,
+            revision,
+            pending: Pending::default(),
+            next_pk: None,
+        };
+        let out = f(&mut change)?;
+        change.flush()?;
         // Last: the full-text index of everything this change stamped,
         // in the same transaction (see `search::index`).
         crate::search::index::refresh(conn, revision)?;
@@ -75,10 +82,37 @@ where
 
 /// An open change: the only handle through which objects, links and File
 /// bytes are written.
+///
+/// Small inserts (the write API's, one object at a time) wait in
+/// `pending` and go to the database together, as one statement, before
+/// anything else touches it: every other method, and every read through
+/// [`Change::conn`], writes them first, so nothing inside the change ever
+/// reads a store without them. A batch of 10,000 new objects is then a few
+/// multi-row statements instead of one round trip per object.
 pub struct Change<'c> {
     conn: &'c mut AnyConnection,
     revision: i64,
+    pending: Pending,
+    /// The next pk this change hands out, and (PostgreSQL) the end of the
+    /// block of the sequence it took; see [`Change::reserve_pks`].
+    next_pk: Option<(i64, i64)>,
 }
+
+/// Rows inserted but not yet written (see [`Change`]).
+#[derive(Default)]
+struct Pending {
+    objects: Vec<NewObject>,
+    links: Vec<LinkRow>,
+}
+
+/// Inserts smaller than this wait in [`Pending`]; larger ones (an import's,
+/// the demo city's) are written at once, after what waits.
+const PENDING_ROWS: usize = 2_000;
+
+/// Pks a change takes from PostgreSQL's sequence at a time when it is asked
+/// for one: the write API asks for one per new object. Unused ones are
+/// left out (a gap in the pks, as a rolled-back change leaves).
+const PK_BLOCK: i64 = 100;
 
 /// The stored values of an object: normalised JSON text. Only
 /// [`Fields::new`] makes one, so nothing reaches the store unnormalised.
@@ -209,15 +243,28 @@ impl Change<'_> {
     /// The connection, for reads inside the change and for the importer's
     /// own bookkeeping tables, which the API does not publish. Objects,
     /// links and File bytes are written only through the methods below.
-    pub fn conn(&mut self) -> &mut AnyConnection {
-        self.conn
+    ///
+    /// Writes the inserts that wait first, so a read sees them; that is
+    /// why this can fail.
+    pub fn conn(&mut self) -> Result<&mut AnyConnection, DbError> {
+        self.flush()?;
+        Ok(self.conn)
+    }
+
+    /// Write the inserts that wait (see [`Change`]).
+    fn flush(&mut self) -> Result<(), DbError> {
+        let objects = std::mem::take(&mut self.pending.objects);
+        let links = std::mem::take(&mut self.pending.links);
+        self.write_objects(&objects)?;
+        bulk_insert!(&mut *self.conn, link::table, &links, 1000);
+        Ok(())
     }
 
     /// Index every stored object anew and clear the mark the migration
     /// that made the index left (see `search::index::catch_up`).
     pub fn rebuild_search_index(&mut self) -> Result<(), DbError> {
-        crate::search::index::rebuild(self.conn)?;
-        crate::search::sql::execute(self.conn, "DELETE FROM search_pending", vec![])?;
+        crate::search::index::rebuild(self.db()?)?;
+        crate::search::sql::execute(self.db()?, "DELETE FROM search_pending", vec![])?;
         Ok(())
     }
 
@@ -226,6 +273,9 @@ impl Change<'_> {
     /// Only a change takes pks, and it holds the revision row (PostgreSQL)
     /// or the write lock (SQLite) while it does, so a block is never shared
     /// with another writer: two imports into one database cannot collide.
+    /// On SQLite the store is asked once per change (no other writer can
+    /// add objects while it runs) and counted on from there; on PostgreSQL
+    /// the sequence is asked for a block of at least [`PK_BLOCK`].
     pub fn reserve_pks(&mut self, n: i64) -> Result<i64, DbError> {
         use diesel::sql_types::BigInt;
         #[derive(QueryableByName)]
@@ -234,30 +284,61 @@ impl Change<'_> {
             n: i64,
         }
         let n = n.max(1);
-        Ok(match &mut *self.conn {
+        if let Some((next, end)) = self.next_pk {
+            if next + n <= end {
+                self.next_pk = Some((next + n, end));
+                return Ok(next);
+            }
+        }
+        if matches!(self.conn, AnyConnection::Sqlite(_)) {
+            // Once per change: the largest pk stored must count them all.
+            self.flush()?;
+        }
+        let (first, end) = match &mut *self.conn {
             AnyConnection::Postgres(c) => {
+                let size = n.max(PK_BLOCK);
                 let first = diesel::sql_query("SELECT nextval('object_pk_seq') AS n")
                     .get_result::<Number>(c)?
                     .n;
-                if n > 1 {
-                    diesel::sql_query("SELECT setval('object_pk_seq', $1) AS n")
-                        .bind::<BigInt, _>(first + n - 1)
-                        .get_result::<Number>(c)?;
-                }
-                first
+                diesel::sql_query("SELECT setval('object_pk_seq', $1) AS n")
+                    .bind::<BigInt, _>(first + size - 1)
+                    .get_result::<Number>(c)?;
+                (first, first + size)
             }
             AnyConnection::Sqlite(c) => {
-                diesel::sql_query("SELECT COALESCE(MAX(pk), 0) + 1 AS n FROM object")
+                let stored = diesel::sql_query("SELECT COALESCE(MAX(pk), 0) + 1 AS n FROM object")
                     .get_result::<Number>(c)?
-                    .n
+                    .n;
+                let first = self.next_pk.map_or(stored, |(next, _)| next.max(stored));
+                (first, i64::MAX)
             }
-        })
+        };
+        self.next_pk = Some((first + n, end));
+        Ok(first)
     }
 
     /// Insert new objects, stamped with this change's revision. Links and
     /// parents are the caller's: a parent that already existed and now
     /// shows one of them must be touched ([`Change::touch_with_ancestors`]).
     pub fn insert_objects(&mut self, rows: &[NewObject]) -> Result<(), DbError> {
+        if let (Some(top), AnyConnection::Sqlite(_)) =
+            (rows.iter().map(|r| r.pk).max(), &*self.conn)
+        {
+            // A pk given by the caller rather than taken here: counted on
+            // from above it.
+            if let Some((next, _)) = self.next_pk.as_mut() {
+                *next = (*next).max(top + 1);
+            }
+        }
+        if self.pending.objects.len() + rows.len() <= PENDING_ROWS {
+            self.pending.objects.extend_from_slice(rows);
+            return Ok(());
+        }
+        self.flush()?;
+        self.write_objects(rows)
+    }
+
+    fn write_objects(&mut self, rows: &[NewObject]) -> Result<(), DbError> {
         let stamped: Vec<Stamped> = rows
             .iter()
             .map(|r| Stamped {
@@ -277,8 +358,20 @@ impl Change<'_> {
 
     /// Insert links out of objects this change created or overwrote.
     pub fn insert_links(&mut self, rows: &[LinkRow]) -> Result<(), DbError> {
+        if self.pending.links.len() + rows.len() <= PENDING_ROWS {
+            self.pending.links.extend_from_slice(rows);
+            return Ok(());
+        }
+        self.flush()?;
         bulk_insert!(&mut *self.conn, link::table, rows, 1000);
         Ok(())
+    }
+
+    /// The connection with every waiting insert written: what each method
+    /// below uses, so that it reads and writes a store that has them.
+    fn db(&mut self) -> Result<&mut AnyConnection, DbError> {
+        self.flush()?;
+        Ok(self.conn)
     }
 
     /// Store the bytes of many new Files at once.
@@ -290,7 +383,7 @@ impl Change<'_> {
                 bytes,
             })
             .collect();
-        bulk_insert!(&mut *self.conn, file_content::table, &rows, 200);
+        bulk_insert!(self.db()?, file_content::table, &rows, 200);
         Ok(())
     }
 
@@ -299,17 +392,17 @@ impl Change<'_> {
     /// `modified` moves is the caller's decision (an import keeps the
     /// source's time for a File that arrives with its bytes).
     pub fn store_file_bytes(&mut self, file_pk: i64, bytes: &[u8]) -> Result<(), DbError> {
-        diesel::delete(file_content::table.find(file_pk)).execute(self.conn)?;
+        diesel::delete(file_content::table.find(file_pk)).execute(self.db()?)?;
         diesel::insert_into(file_content::table)
             .values(NewContent { file_pk, bytes })
-            .execute(self.conn)?;
+            .execute(self.db()?)?;
         let family = self.with_ancestors(file_pk)?;
         self.stamp(&family)
     }
 
     /// Make sure the System object exists; returns its pk.
     pub fn ensure_system(&mut self, fields: &Map<String, Value>, at: i64) -> Result<i64, DbError> {
-        if let Some(row) = read::system(self.conn)? {
+        if let Some(row) = read::system(self.db()?)? {
             return Ok(row.pk);
         }
         self.create(Kind::System, None, fields, at)
@@ -349,7 +442,7 @@ impl Change<'_> {
             .filter(link::from_pk.eq(from))
             .filter(link::field.eq(field))
             .select(diesel::dsl::max(link::position))
-            .first(self.conn)?;
+            .first(self.db()?)?;
         let position = match rel.shape {
             Shape::Ref | Shape::Embed => {
                 // A single-valued relation: replace what was there.
@@ -358,7 +451,7 @@ impl Change<'_> {
                         .filter(link::from_pk.eq(from))
                         .filter(link::field.eq(field)),
                 )
-                .execute(self.conn)?;
+                .execute(self.db()?)?;
                 0
             }
             Shape::Refs | Shape::Embeds => next.map_or(0, |p| p + 1),
@@ -370,7 +463,7 @@ impl Change<'_> {
                 position,
                 to_pk: to,
             })
-            .execute(self.conn)?;
+            .execute(self.db()?)?;
         self.touch_with_ancestors(from, at)?;
         if shows_on_target(field) {
             // The target now shows a back-reference (or Organization.membership
@@ -387,11 +480,17 @@ impl Change<'_> {
         fields: &Map<String, Value>,
         at: i64,
     ) -> Result<(), DbError> {
-        let head = read::head(self.conn, pk)?.ok_or(diesel::result::Error::NotFound)?;
+        let head = read::head(self.db()?, pk)?.ok_or(diesel::result::Error::NotFound)?;
         let kind = Kind::from_code(head.kind).ok_or(diesel::result::Error::NotFound)?;
+        self.set_fields(pk, &Fields::new(kind, fields), at)
+    }
+
+    /// [`Change::update_fields`] with values normalised for the object's
+    /// kind already.
+    pub fn set_fields(&mut self, pk: i64, fields: &Fields, at: i64) -> Result<(), DbError> {
         diesel::update(object::table.find(pk))
-            .set(object::fields.eq(Fields::new(kind, fields).as_str()))
-            .execute(self.conn)?;
+            .set(object::fields.eq(fields.as_str()))
+            .execute(self.db()?)?;
         self.touch_with_ancestors(pk, at)
     }
 
@@ -415,20 +514,20 @@ impl Change<'_> {
                 object::fields.eq(fields.as_str()),
                 object::revision.eq(self.revision),
             ))
-            .execute(self.conn)?;
+            .execute(self.db()?)?;
         Ok(())
     }
 
     /// Remove every link out of an object that this change overwrites (the
     /// caller then inserts the new ones).
     pub fn remove_links_from(&mut self, pk: i64) -> Result<(), DbError> {
-        diesel::delete(link::table.filter(link::from_pk.eq(pk))).execute(self.conn)?;
+        diesel::delete(link::table.filter(link::from_pk.eq(pk))).execute(self.db()?)?;
         Ok(())
     }
 
     /// Forget the stored bytes of a File that this change overwrites.
     pub fn remove_file_bytes(&mut self, pk: i64) -> Result<(), DbError> {
-        diesel::delete(file_content::table.find(pk)).execute(self.conn)?;
+        diesel::delete(file_content::table.find(pk)).execute(self.db()?)?;
         Ok(())
     }
 
@@ -439,7 +538,7 @@ impl Change<'_> {
     /// harvester never fetches a tombstone where it expects an object).
     /// Returns false when it was deleted already.
     pub fn delete(&mut self, pk: i64, at: i64) -> Result<bool, DbError> {
-        let Some(row) = read::object(self.conn, pk)? else {
+        let Some(row) = read::object(self.db()?, pk)? else {
             return Err(DbError::Query(diesel::result::Error::NotFound));
         };
         if row.deleted {
@@ -454,7 +553,7 @@ impl Change<'_> {
                 object::modified.eq(at.max(row.modified)),
                 object::revision.eq(self.revision),
             ))
-            .execute(self.conn)?;
+            .execute(self.db()?)?;
         self.remove_references_to(pk, at)?;
         // Children that exist only inside this object go with it.
         let owned: Vec<i64> = self
@@ -481,7 +580,7 @@ impl Change<'_> {
                 .filter(object::modified.lt(at)),
         )
         .set(object::modified.eq(at))
-        .execute(self.conn)?;
+        .execute(self.db()?)?;
         Ok(())
     }
 
@@ -507,7 +606,7 @@ impl Change<'_> {
                 .filter(object::deleted.eq(false)),
         )
         .set(object::revision.eq(self.revision))
-        .execute(self.conn)?;
+        .execute(self.db()?)?;
         Ok(())
     }
 
@@ -522,7 +621,7 @@ impl Change<'_> {
                     .filter(link::from_pk.eq(row.pk))
                     .filter(link::field.eq(MEMBERSHIP_ORGANIZATION))
                     .select(link::to_pk)
-                    .load::<i64>(self.conn)?,
+                    .load::<i64>(self.db()?)?,
             );
         }
         targets.extend(
@@ -545,7 +644,7 @@ impl Change<'_> {
             .filter(link::field.eq_any(embedding_codes()))
             .filter(object::deleted.eq(false))
             .select(link::from_pk)
-            .load(self.conn)?)
+            .load(self.db()?)?)
     }
 
     /// The objects embedded in this one, with their kinds.
@@ -554,7 +653,7 @@ impl Change<'_> {
             .filter(link::from_pk.eq(pk))
             .filter(link::field.eq_any(embedding_codes()))
             .select((link::field, link::to_pk))
-            .load(self.conn)?;
+            .load(self.db()?)?;
         Ok(rows
             .into_iter()
             .filter_map(|(field, to)| Some((to, model::rel_by_code(field)?.target)))
@@ -570,7 +669,7 @@ impl Change<'_> {
             .filter(link::to_pk.eq(pk))
             .select((link::from_pk, link::field))
             .distinct()
-            .load(self.conn)?;
+            .load(self.db()?)?;
         for (from, field) in slots {
             diesel::delete(
                 link::table
@@ -578,13 +677,13 @@ impl Change<'_> {
                     .filter(link::field.eq(field))
                     .filter(link::to_pk.eq(pk)),
             )
-            .execute(self.conn)?;
+            .execute(self.db()?)?;
             let rest: Vec<LinkRow> = link::table
                 .filter(link::from_pk.eq(from))
                 .filter(link::field.eq(field))
                 .order(link::position.asc())
                 .select(LinkRow::as_select())
-                .load(self.conn)?;
+                .load(self.db()?)?;
             for (index, l) in rest.iter().enumerate() {
                 let index = index as i32;
                 if l.position == index {
@@ -592,7 +691,7 @@ impl Change<'_> {
                 }
                 diesel::update(link::table.find((from, field, l.position)))
                     .set(link::position.eq(index))
-                    .execute(self.conn)?;
+                    .execute(self.db()?)?;
                 if field == MEETING_AGENDA_ITEM {
                     self.touch_with_ancestors(l.to_pk, at)?;
                 }

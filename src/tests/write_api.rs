@@ -1438,3 +1438,118 @@ fn token_and_audit_commands() {
         expect_error(&refused, 401, "a revoked token");
     });
 }
+
+/// A PATCH of plain values takes the short way (`apply::plain_patch`): the
+/// same outcome as the full walk, which a patch naming `type` still takes.
+/// Checked on twin Meetings: both end up alike, children and references
+/// kept, what embeds the patched item re-stamped, bad values refused, and
+/// a patch that changes nothing leaves the ETag.
+#[test]
+fn a_patch_of_plain_values_equals_the_full_walk() {
+    each_backend(false, |app| async move {
+        let admin = token(&app, "admin", &[], false);
+        let body = new_body(&app, &admin, "Stadt").await;
+        let org = write(
+            &app,
+            Method::POST,
+            &format!("{body}/organization"),
+            &admin,
+            &json!({"name": "Rat"}),
+        )
+        .await;
+        let org_id = org.json()["id"].as_str().unwrap().to_string();
+        let meeting = json!({
+            "name": "Sitzung",
+            "organization": [org_id],
+            "location": { "description": "Rathaus" },
+            "agendaItem": [{ "number": "1", "name": "Eröffnung" }, { "number": "2", "name": "Haushalt" }]
+        });
+        let mut twins = Vec::new();
+        for _ in 0..2 {
+            let made = write(
+                &app,
+                Method::POST,
+                &format!("{body}/meeting"),
+                &admin,
+                &meeting,
+            )
+            .await;
+            expect(&made, 201, "POST meeting");
+            twins.push(made.json());
+        }
+        let first_etag = app
+            .get(twins[0]["id"].as_str().unwrap())
+            .await
+            .header("etag")
+            .unwrap()
+            .to_string();
+        // The second agenda item of each, patched: the short way, and the
+        // full walk (a patch naming `type` takes it).
+        let patch = json!({"name": "Haushalt 2027", "public": false, "city:note": {"a": 1}});
+        let mut full = patch.clone();
+        full["type"] = json!("https://schema.oparl.org/1.1/AgendaItem");
+        let mut items = Vec::new();
+        for (twin, patch) in twins.iter().zip([&patch, &full]) {
+            let url = twin["agendaItem"][1]["id"].as_str().unwrap().to_string();
+            let before = revision(&app);
+            let patched = write(&app, Method::PATCH, &url, &admin, patch).await;
+            expect(&patched, 200, "PATCH of an agenda item");
+            assert_eq!(revision(&app), before + 1);
+            items.push((url, patched));
+        }
+        let strip = |mut v: Value| {
+            for key in ["id", "meeting", "created", "modified"] {
+                v.as_object_mut().unwrap().remove(key);
+            }
+            v
+        };
+        assert_eq!(strip(items[0].1.json()), strip(items[1].1.json()));
+        let item = items[0].1.json();
+        assert_eq!(item["name"], "Haushalt 2027");
+        assert_eq!(item["public"], false);
+        assert_eq!(item["order"], 1);
+        assert_eq!(item["meeting"], twins[0]["id"]);
+        // What embeds it shows the change and was re-stamped.
+        let m = app.get(twins[0]["id"].as_str().unwrap()).await;
+        assert_eq!(m.json()["agendaItem"][1]["name"], "Haushalt 2027");
+        assert_eq!(m.json()["agendaItem"][0], twins[0]["agendaItem"][0]);
+        assert_eq!(m.json()["location"]["description"], "Rathaus");
+        assert_ne!(
+            m.header("etag").unwrap(),
+            first_etag,
+            "the Meeting was re-stamped"
+        );
+        // Objects merge member by member (RFC 7396), null removes.
+        let (url, _) = &items[0];
+        let merged = write(
+            &app,
+            Method::PATCH,
+            url,
+            &admin,
+            &json!({"city:note": {"b": 2}, "public": null}),
+        )
+        .await;
+        expect(&merged, 200, "PATCH merging an object");
+        assert_eq!(merged.json()["city:note"], json!({"a": 1, "b": 2}));
+        assert!(merged.json().get("public").is_none());
+        // A wrong type is refused with its path, and nothing is stored.
+        let before = revision(&app);
+        let wrong = write(&app, Method::PATCH, url, &admin, &json!({"name": 5})).await;
+        let refused = expect_error(&wrong, 422, "PATCH with a number for a name");
+        assert_eq!(problem_paths(&refused), ["$.name"]);
+        assert_eq!(revision(&app), before);
+        assert_eq!(app.json(url).await["name"], "Haushalt 2027");
+        // A patch that changes nothing keeps the ETag.
+        let etag = app.get(url).await.header("etag").unwrap().to_string();
+        let same = write(
+            &app,
+            Method::PATCH,
+            url,
+            &admin,
+            &json!({"name": "Haushalt 2027"}),
+        )
+        .await;
+        expect(&same, 200, "PATCH to the same value");
+        assert_eq!(same.header("etag").unwrap(), etag);
+    });
+}

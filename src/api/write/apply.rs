@@ -94,6 +94,9 @@ pub struct Writer<'w, 'c> {
     next_pk: i64,
     /// Objects this request created: stamped already, never touched again.
     created: HashSet<i64>,
+    /// Bodies found live in this change, so that a batch of creates in one
+    /// Body asks for it once; forgotten when a Body is deleted.
+    live_bodies: HashSet<i64>,
     /// PDFs of this request read before its change (see
     /// `write::read_pdfs_early`).
     pub pdfs_read: super::PdfsRead,
@@ -118,6 +121,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             problems: Vec::new(),
             next_pk: 0,
             created: HashSet::new(),
+            live_bodies: HashSet::new(),
             pdfs_read: super::PdfsRead::new(),
         }
     }
@@ -162,7 +166,7 @@ impl<'w, 'c> Writer<'w, 'c> {
         }
     }
 
-    fn conn(&mut self) -> &mut AnyConnection {
+    fn conn(&mut self) -> Result<&mut AnyConnection, DbError> {
         self.change.conn()
     }
 
@@ -193,7 +197,7 @@ impl<'w, 'c> Writer<'w, 'c> {
         pre: &Preconditions,
     ) -> Result<ObjectRow, Refusal> {
         let url = self.urls.object(kind, pk);
-        let row = read::object(self.conn(), pk)?.filter(|r| r.kind == kind.code());
+        let row = read::object(self.conn()?, pk)?.filter(|r| r.kind == kind.code());
         let Some(row) = row else {
             if pre.if_none_match_any {
                 return Err(ApiError::new(
@@ -256,7 +260,7 @@ impl<'w, 'c> Writer<'w, 'c> {
                 None
             }
             Some(b) => {
-                let head = read::head(self.conn(), b)?;
+                let head = read::head(self.conn()?, b)?;
                 if head.is_none_or(|h| h.kind() != Kind::Body || h.deleted) {
                     return Err(ApiError::not_found(self.urls.object(Kind::Body, b)).into());
                 }
@@ -341,10 +345,13 @@ impl<'w, 'c> Writer<'w, 'c> {
         if row.deleted {
             return Err(ApiError::gone(self.urls.object(kind, pk)).into());
         }
+        if let Some(values) = plain_patch(kind, &row, patch) {
+            return self.patch_values(kind, row, values, path);
+        }
         let mut current: Value = {
             let urls = self.urls;
             let text = render::standalone(
-                self.change.conn(),
+                self.change.conn()?,
                 urls,
                 vec![row],
                 Options {
@@ -356,6 +363,32 @@ impl<'w, 'c> Writer<'w, 'c> {
         merge_patch(&mut current, patch);
         // The preconditions held; the object is read again by `replace`.
         self.replace(kind, pk, &current, path, &Preconditions::default())
+    }
+
+    /// A patch of plain values only (see [`plain_patch`]): its relations
+    /// and children stay as they are, so only the object's own values are
+    /// merged, checked against the schema and written. The same outcome as
+    /// the full walk of [`Writer::replace`], which would find every link
+    /// unchanged, in a handful of statements instead of several per child
+    /// and reference (a PATCH of a Paper's keywords took about 60).
+    fn patch_values(
+        &mut self,
+        kind: Kind,
+        row: ObjectRow,
+        values: Map<String, Value>,
+        path: &str,
+    ) -> Result<i64, Refusal> {
+        self.schema_problems(kind, &values, path);
+        self.check()?;
+        let fields = Fields::new(kind, &values);
+        let same = row.fields == fields.as_str()
+            || serde_json::from_str::<Value>(&row.fields).ok()
+                == serde_json::from_str::<Value>(fields.as_str()).ok();
+        if !same {
+            self.change.set_fields(row.pk, &fields, self.now)?;
+            self.audit.push(("replace", row.pk, kind));
+        }
+        Ok(row.pk)
     }
 
     /// Delete an object: a tombstone, and every reference to it removed
@@ -378,6 +411,9 @@ impl<'w, 'c> Writer<'w, 'c> {
             .into());
         }
         self.change.delete(pk, self.now)?;
+        if kind == Kind::Body {
+            self.live_bodies.remove(&pk);
+        }
         self.audit.push(("delete", pk, kind));
         Ok(())
     }
@@ -391,7 +427,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             .filter(object::deleted.eq(false))
             .filter(object::pk.ne(body))
             .select(object::pk)
-            .first(self.conn())
+            .first(self.conn()?)
             .optional()?;
         Ok(one.is_some())
     }
@@ -450,11 +486,11 @@ impl<'w, 'c> Writer<'w, 'c> {
 
     /// The standalone JSON and the ETag of an object as this change left it.
     pub fn rendered(&mut self, pk: i64) -> Result<(String, String), Refusal> {
-        let row = read::object(self.conn(), pk)?.ok_or(diesel::result::Error::NotFound)?;
+        let row = read::object(self.conn()?, pk)?.ok_or(diesel::result::Error::NotFound)?;
         let etag = object_etag(self.urls, &row.head());
         let urls = self.urls;
         let text = render::standalone(
-            self.change.conn(),
+            self.change.conn()?,
             urls,
             vec![row],
             Options {
@@ -517,7 +553,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             return Ok(None);
         };
         let rel = &RELS[required.rel as usize];
-        let parents = read::links_to(self.conn(), &[pk], &[rel.code])?;
+        let parents = read::links_to(self.conn()?, &[pk], &[rel.code])?;
         let parent = parents
             .iter()
             .find(|(_, deleted)| !deleted)
@@ -541,7 +577,7 @@ impl<'w, 'c> Writer<'w, 'c> {
 
     /// The targets of one relation of an object, in order.
     fn children(&mut self, pk: i64, field: i16) -> Result<Vec<i64>, Refusal> {
-        Ok(read::links_from(self.conn(), &[pk])?
+        Ok(read::links_from(self.conn()?, &[pk])?
             .into_iter()
             .filter(|l| l.field == field)
             .map(|l| l.to_pk)
@@ -597,7 +633,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             );
             return Ok(None);
         }
-        match read::head(self.conn(), pk)? {
+        match read::head(self.conn()?, pk)? {
             Some(h) if h.kind() != kind => {
                 self.problem(path, format!("no {} at `{url}`", kind.name()));
                 Ok(None)
@@ -673,7 +709,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             }
         }
         let old: HashSet<(i16, i64)> = match &existing {
-            Some(_) => read::links_from(self.conn(), &[pk])?
+            Some(_) => read::links_from(self.conn()?, &[pk])?
                 .iter()
                 .map(|l| (l.field, l.to_pk))
                 .collect(),
@@ -681,7 +717,7 @@ impl<'w, 'c> Writer<'w, 'c> {
         };
         let with_bytes = kind == Kind::File
             && existing.is_some()
-            && read::files_with_bytes(self.conn(), &[pk])?.contains(&pk);
+            && read::files_with_bytes(self.conn()?, &[pk])?.contains(&pk);
         let mut plain = Map::new();
         let mut links: Vec<LinkRow> = Vec::new();
         let known = known_members(kind);
@@ -813,7 +849,7 @@ impl<'w, 'c> Writer<'w, 'c> {
             }
             Some(row) => {
                 let new: HashSet<(i16, i64)> = links.iter().map(|l| (l.field, l.to_pk)).collect();
-                let old_rows = read::links_from(self.conn(), &[pk])?;
+                let old_rows = read::links_from(self.conn()?, &[pk])?;
                 // Compared as JSON: the order of members is no change.
                 let same_fields = row.fields == fields.as_str()
                     || serde_json::from_str::<Value>(&row.fields).ok()
@@ -939,7 +975,7 @@ impl<'w, 'c> Writer<'w, 'c> {
                                         );
                                         continue;
                                     }
-                                    (read::object(self.conn(), to)?, None)
+                                    (read::object(self.conn()?, to)?, None)
                                 }
                             }
                         }
@@ -1026,6 +1062,53 @@ fn server_member(kind: Kind, key: &str) -> bool {
         || RELS
             .iter()
             .any(|r| r.target == kind && r.back.is_some_and(|(name, _)| name == key))
+}
+
+/// A member the store keeps as it is: one the schema defines (or one with
+/// a vendor prefix of the client's own) that is neither a relation, nor
+/// derived by the server, nor one of the members `Writer::node` treats
+/// apart.
+fn plain_member(kind: Kind, key: &str) -> bool {
+    !matches!(
+        key,
+        "id" | "type"
+            | "created"
+            | "modified"
+            | "deleted"
+            | "body"
+            | "order"
+            | "accessUrl"
+            | "downloadUrl"
+            | "size"
+            | "sha512Checksum"
+            | "sha1Checksum"
+    ) && !key.starts_with(model::VENDOR_PREFIX)
+        && !server_member(kind, key)
+        && !RELS.iter().any(|r| r.owner == kind && r.name == key)
+        && (key.contains(':') || known_members(kind).iter().any(|k| k == key))
+}
+
+/// The object's values with a merge patch applied, when the patch and the
+/// stored values hold plain members only (Files aside: their bytes decide
+/// some of their values); otherwise None, and the patch takes the full
+/// walk.
+fn plain_patch(kind: Kind, row: &ObjectRow, patch: &Value) -> Option<Map<String, Value>> {
+    let patch = patch.as_object()?;
+    if matches!(kind, Kind::File | Kind::System) || patch.keys().any(|k| !plain_member(kind, k)) {
+        return None;
+    }
+    let mut values: Map<String, Value> = serde_json::from_str(&row.fields).ok()?;
+    if values.keys().any(|k| !plain_member(kind, k)) {
+        return None;
+    }
+    for (key, v) in patch {
+        if v.is_null() {
+            values.remove(key);
+        } else {
+            merge_patch(values.entry(key.clone()).or_insert(Value::Null), v);
+        }
+    }
+    Some(values)
 }
 
 /// `$.a.b` for a member (quoted when it is not a plain name).
