@@ -1553,3 +1553,73 @@ fn a_patch_of_plain_values_equals_the_full_walk() {
         assert_eq!(same.header("etag").unwrap(), etag);
     });
 }
+
+/// A batch larger than what the write path keeps waiting before it writes
+/// (`store::write::PENDING_ROWS`), with reads of waiting objects between
+/// the creates (a patch of one, a reference to one): every object lands
+/// once, with its own id, in the lists and the search index.
+#[test]
+fn a_large_batch_lands_whole_with_reads_between_its_creates() {
+    each_backend(false, |app| async move {
+        let admin = token(&app, "admin", &[], false);
+        let body = new_body(&app, &admin, "Stadt").await;
+        let mut lines = String::new();
+        let person = |i: usize| {
+            json!({"op": "create", "list": format!("{body}/person"),
+                   "object": {"id": format!("temp:p{i}"), "name": format!("Person {i}")}})
+        };
+        for i in 0..1500 {
+            lines.push_str(&format!("{}\n", person(i)));
+        }
+        lines.push_str(&format!(
+            "{}\n",
+            json!({"op": "patch", "id": "temp:p7", "patch": {"name": "Zwirbelmeier"}})
+        ));
+        for i in 1500..3000 {
+            lines.push_str(&format!("{}\n", person(i)));
+        }
+        lines.push_str(&format!(
+            "{}\n",
+            json!({"op": "create", "list": format!("{body}/paper"),
+                   "object": {"name": "Antrag", "originatorPerson": ["temp:p2999", "temp:p7"]}})
+        ));
+        let answer = send(
+            &app.state,
+            Method::POST,
+            &format!("{BASE}/batch"),
+            &[("authorization", &bearer(&admin))],
+            lines,
+        )
+        .await;
+        expect(&answer, 200, "the batch");
+        let ids = answer.json()["server:ids"].as_object().unwrap().clone();
+        assert_eq!(ids.len(), 3000);
+        let distinct: std::collections::HashSet<&str> =
+            ids.values().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(distinct.len(), 3000, "every object its own id");
+        let mut listed = std::collections::HashSet::new();
+        let mut next = Some(format!("{body}/person?limit=1000"));
+        while let Some(url) = next {
+            let page = app.json(&url).await;
+            for p in page["data"].as_array().unwrap() {
+                listed.insert(p["id"].as_str().unwrap().to_string());
+            }
+            next = page["links"]["next"].as_str().map(str::to_string);
+        }
+        assert_eq!(listed.len(), 3000, "every Person listed once");
+        assert!(distinct.iter().all(|id| listed.contains(*id)));
+        let last = app.json(ids["temp:p2999"].as_str().unwrap()).await;
+        assert_eq!(last["name"], "Person 2999");
+        assert_eq!(
+            app.json(ids["temp:p7"].as_str().unwrap()).await["name"],
+            "Zwirbelmeier"
+        );
+        let papers = app.json(&format!("{body}/paper")).await;
+        assert_eq!(
+            papers["data"][0]["originatorPerson"],
+            json!([ids["temp:p2999"], ids["temp:p7"]])
+        );
+        let found = app.json(&format!("{BASE}/search?q=Zwirbelmeier")).await;
+        assert_eq!(found["data"][0]["id"], ids["temp:p7"], "{found}");
+    });
+}

@@ -260,9 +260,12 @@ impl<'w, 'c> Writer<'w, 'c> {
                 None
             }
             Some(b) => {
-                let head = read::head(self.conn()?, b)?;
-                if head.is_none_or(|h| h.kind() != Kind::Body || h.deleted) {
-                    return Err(ApiError::not_found(self.urls.object(Kind::Body, b)).into());
+                if !self.live_bodies.contains(&b) {
+                    let head = read::head(self.conn()?, b)?;
+                    if head.is_none_or(|h| h.kind() != Kind::Body || h.deleted) {
+                        return Err(ApiError::not_found(self.urls.object(Kind::Body, b)).into());
+                    }
+                    self.live_bodies.insert(b);
                 }
                 self.may_write(b)?;
                 Some(b)
