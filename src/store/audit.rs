@@ -21,7 +21,7 @@ pub struct Entry {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = write_audit)]
+#[diesel(table_name = write_audit, treat_none_as_default_value = false)]
 struct NewEntry<'a> {
     at: i64,
     token: &'a str,
@@ -50,21 +50,7 @@ pub fn record(
             kind: kind.code(),
         })
         .collect();
-    // Multi-row INSERTs exist on the concrete connections only.
-    for chunk in rows.chunks(500) {
-        match &mut *conn {
-            AnyConnection::Postgres(c) => {
-                diesel::insert_into(write_audit::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-            AnyConnection::Sqlite(c) => {
-                diesel::insert_into(write_audit::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
-    }
+    bulk_insert!(conn, write_audit::table, &rows, 500);
     Ok(())
 }
 

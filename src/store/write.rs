@@ -105,8 +105,9 @@ struct Pending {
     links: Vec<LinkRow>,
 }
 
-/// Inserts smaller than this wait in [`Pending`]; larger ones (an import's,
-/// the demo city's) are written at once, after what waits.
+/// Inserts smaller than this wait in [`Pending`], which is written once it
+/// holds this many rows; larger ones (an import's, the demo city's) are
+/// written at once, after what waits.
 const PENDING_ROWS: usize = 2_000;
 
 /// Pks a change takes from PostgreSQL's sequence at a time when it is asked
@@ -330,12 +331,15 @@ impl Change<'_> {
                 *next = (*next).max(top + 1);
             }
         }
-        if self.pending.objects.len() + rows.len() <= PENDING_ROWS {
-            self.pending.objects.extend_from_slice(rows);
-            return Ok(());
+        if rows.len() >= PENDING_ROWS {
+            self.flush()?;
+            return self.write_objects(rows);
         }
-        self.flush()?;
-        self.write_objects(rows)
+        self.pending.objects.extend_from_slice(rows);
+        if self.pending.objects.len() >= PENDING_ROWS {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn write_objects(&mut self, rows: &[NewObject]) -> Result<(), DbError> {
@@ -358,12 +362,15 @@ impl Change<'_> {
 
     /// Insert links out of objects this change created or overwrote.
     pub fn insert_links(&mut self, rows: &[LinkRow]) -> Result<(), DbError> {
-        if self.pending.links.len() + rows.len() <= PENDING_ROWS {
-            self.pending.links.extend_from_slice(rows);
+        if rows.len() >= PENDING_ROWS {
+            self.flush()?;
+            bulk_insert!(&mut *self.conn, link::table, rows, 1000);
             return Ok(());
         }
-        self.flush()?;
-        bulk_insert!(&mut *self.conn, link::table, rows, 1000);
+        self.pending.links.extend_from_slice(rows);
+        if self.pending.links.len() >= PENDING_ROWS {
+            self.flush()?;
+        }
         Ok(())
     }
 
