@@ -144,7 +144,7 @@ impl Watch {
         let failed = match tokio::time::timeout(self.limit, asked).await {
             Ok(Ok(row)) => {
                 return match row.try_get::<_, String>(0) {
-                    Ok(snapshot) => Checked::Read(Version::Said(snapshot.into())),
+                    Ok(snapshot) => Checked::Read(super::version::snapshot(&snapshot)),
                     Err(_) => Checked::Elsewhere,
                 }
             }

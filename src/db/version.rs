@@ -140,12 +140,49 @@ pub fn read(conn: &mut AnyConnection) -> Result<Version, DbError> {
             .data_version
             .to_string(),
         AnyConnection::Postgres(c) => {
-            diesel::sql_query("SELECT pg_current_snapshot()::text AS snapshot")
+            let text = diesel::sql_query("SELECT pg_current_snapshot()::text AS snapshot")
                 .get_result::<Snapshot>(c)?
-                .snapshot
+                .snapshot;
+            return Ok(snapshot(&text));
         }
     };
     Ok(Version::Said(token.into()))
+}
+
+/// The version a PostgreSQL snapshot (`xmin:xmax:xip,...`) stands for: the
+/// transactions it sees as committed, written as `xmax:xip,...` after
+/// taking from the top every transaction still in progress there. Every
+/// id below `xmax` and not in `xip` is finished, so a snapshot taken while a
+/// writer holds the newest id (xmax 101, in progress 100) sees what one
+/// taken before it began saw (xmax 100, none in progress): one version, not
+/// two. A write then changes the version once, at its commit, instead of
+/// also when it takes its id, and the answers kept for the version before
+/// it stay good while it runs. Text that does not parse stays as it is.
+pub fn snapshot(text: &str) -> Version {
+    let canonical = || -> Option<String> {
+        let mut parts = text.split(':');
+        let _xmin = parts.next()?;
+        let mut xmax: u64 = parts.next()?.parse().ok()?;
+        let mut xip: Vec<u64> = match parts.next()? {
+            "" => Vec::new(),
+            list => list
+                .split(',')
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .ok()?,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        xip.sort_unstable();
+        while xip.last().is_some_and(|&top| top + 1 == xmax) {
+            xip.pop();
+            xmax -= 1;
+        }
+        let xip: Vec<String> = xip.iter().map(u64::to_string).collect();
+        Some(format!("{xmax}:{}", xip.join(",")))
+    };
+    Version::Said(canonical().unwrap_or_else(|| text.to_string()).into())
 }
 
 /// Shares checks among the requests that wait at the same time.
@@ -269,6 +306,23 @@ mod tests {
 
     fn v(n: u64) -> Version {
         Version::Said(n.to_string().into())
+    }
+
+    #[test]
+    fn snapshots_that_see_the_same_commits_are_one_version() {
+        let said = |s: &str| Version::Said(s.into());
+        // Before a write, while it holds the newest id, and after it.
+        let before = snapshot("100:100:");
+        assert_eq!(before, said("100:"));
+        assert_eq!(snapshot("100:101:100"), before);
+        assert_ne!(snapshot("101:101:"), before, "its commit is a new version");
+        // Several at the top, unsorted; one below a finished one stays.
+        assert_eq!(snapshot("97:103:102,97,101"), said("101:97"));
+        assert_ne!(snapshot("97:103:97,101"), snapshot("97:103:97"));
+        assert_ne!(snapshot("99:103:99"), snapshot("98:103:98"));
+        // Anything else is kept as it came.
+        assert_eq!(snapshot("x:y"), said("x:y"));
+        assert_eq!(snapshot("1:2:3:4"), said("1:2:3:4"));
     }
 
     #[tokio::test]
