@@ -604,6 +604,20 @@ fn rendered(
     omit: bool,
     rendering: Rendering,
 ) -> Result<Option<Vec<Bytes>>, ApiError> {
+    rendered_from(conn, state, heads, omit, rendering, None)
+}
+
+/// [`rendered`] for heads whose whole rows the caller has read already
+/// (the change feed's): those that are not cached are rendered from them
+/// instead of being read again.
+fn rendered_from(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    heads: &[ObjectHead],
+    omit: bool,
+    rendering: Rendering,
+    read: Option<Vec<ObjectRow>>,
+) -> Result<Option<Vec<Bytes>>, ApiError> {
     let key = |h: &ObjectHead| (h.pk, h.revision, omit);
     let mut out: Vec<Option<Bytes>> = heads.iter().map(|h| state.objects.get(&key(h))).collect();
     let missing: Vec<i64> = heads
@@ -616,7 +630,14 @@ fn rendered(
         return Ok(None);
     }
     if !missing.is_empty() {
-        let mut rows = read::objects(conn, &missing)?;
+        let mut rows = match read {
+            Some(mut rows) => {
+                let wanted: std::collections::HashSet<i64> = missing.iter().copied().collect();
+                rows.retain(|r| wanted.contains(&r.pk));
+                rows
+            }
+            None => read::objects(conn, &missing)?,
+        };
         // In the order asked for; a row changed since its head was read keeps
         // the head's key out of the cache (its bytes are newer, not older).
         let position: std::collections::HashMap<i64, usize> =

@@ -19,7 +19,7 @@
 
 use super::error::ApiError;
 use super::http_cache::{Conditions, Tag};
-use super::{rendered, AppState, Outcome, Rendering};
+use super::{rendered_from, AppState, Outcome, Rendering};
 use crate::db::AnyConnection;
 use crate::model::{self, Kind};
 use crate::render;
@@ -188,7 +188,8 @@ pub(super) fn page(
             modified: None,
         });
     }
-    let objects = rendered(conn, state, &rows, false, Rendering::Full)?
+    let heads: Vec<read::ObjectHead> = rows.iter().map(|r| r.head()).collect();
+    let objects = rendered_from(conn, state, &heads, false, Rendering::Full, Some(rows))?
         .expect("a full rendering always answers");
     let links = super::page_links(
         format!("{feed}{}", q.to_query_string(None)),
@@ -201,7 +202,7 @@ pub(super) fn page(
     // (`render::feed_entry`), written straight into the page.
     let entries: Vec<(&[u8], String)> = objects
         .iter()
-        .zip(&rows)
+        .zip(&heads)
         .map(|(object, head)| {
             let open = object.strip_suffix(b"}").unwrap_or(object);
             (open, render::feed_suffix(urls, head))

@@ -143,6 +143,9 @@ pub fn head(conn: &mut AnyConnection, pk: i64) -> Result<Option<ObjectHead>, DbE
 
 /// The objects with these pks, deleted or not, in no particular order.
 pub fn objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, DbError> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut rows = object::table
         .filter(in_list(object::pk, pks))
         .select(ObjectRow::as_select())
@@ -153,6 +156,9 @@ pub fn objects(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectRow>, 
 
 /// The heads of the objects with these pks, deleted or not.
 pub fn heads(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<ObjectHead>, DbError> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut rows = object::table
         .filter(in_list(object::pk, pks))
         .select(ObjectHead::as_select())
@@ -229,6 +235,9 @@ pub fn live_objects_in_order(
 
 /// Every link out of these objects, ordered by owner, field and position.
 pub fn links_from(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<LinkRow>, DbError> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut rows = link::table
         .filter(in_list(link::from_pk, pks))
         .order((link::from_pk, link::field, link::position))
@@ -317,15 +326,18 @@ pub fn links_to_grouped(
 /// statement with a bound `LIMIT` on every execution (see [`head`]) and
 /// steps lazily anyway.
 macro_rules! load_page {
-    ($conn:expr, $query:expr, $limit:expr) => {{
+    ($conn:expr, $query:expr, $limit:expr) => {
+        load_page!($conn, $query, $limit, ObjectHead)
+    };
+    ($conn:expr, $query:expr, $limit:expr, $row:ty) => {{
         let limit: i64 = $limit;
         if matches!($conn, AnyConnection::Postgres(_)) {
-            $query.limit(limit).load::<ObjectHead>($conn)?
+            $query.limit(limit).load::<$row>($conn)?
         } else {
             $query
-                .load_iter::<ObjectHead, diesel::connection::DefaultLoadingMode>($conn)?
+                .load_iter::<$row, diesel::connection::DefaultLoadingMode>($conn)?
                 .take(usize::try_from(limit).unwrap_or(0))
-                .collect::<Result<Vec<ObjectHead>, _>>()?
+                .collect::<Result<Vec<$row>, _>>()?
         }
     }};
 }
@@ -471,7 +483,7 @@ pub fn changes(
     conn: &mut AnyConnection,
     f: &ChangeFilter,
     limit: i64,
-) -> Result<Vec<ObjectHead>, DbError> {
+) -> Result<Vec<ObjectRow>, DbError> {
     let (revision, pk) = f.after;
     let mut rows = match pk {
         Some(pk) => changes_range(conn, f, (revision, revision), Some(pk), limit)?,
@@ -492,7 +504,7 @@ fn changes_range(
     revisions: (i64, i64),
     after_pk: Option<i64>,
     limit: i64,
-) -> Result<Vec<ObjectHead>, DbError> {
+) -> Result<Vec<ObjectRow>, DbError> {
     let mut q = object::table.into_boxed();
     q = if revisions.0 == revisions.1 {
         q.filter(object::revision.eq(revisions.0))
@@ -514,10 +526,13 @@ fn changes_range(
         f.kinds.clone()
     };
     q = q.filter(in_list(object::kind, &kinds));
+    // Whole rows: the feed renders most of them (each change is a new
+    // revision, so none is cached yet), and reading heads first and rows
+    // after was one more round trip a page.
     let q = q
         .order((object::revision, object::pk))
-        .select(ObjectHead::as_select());
-    Ok(load_page!(conn, q, limit))
+        .select(ObjectRow::as_select());
+    Ok(load_page!(conn, q, limit, ObjectRow))
 }
 
 /// The stored bytes of a File, if we serve them ourselves.
@@ -531,6 +546,9 @@ pub fn file_bytes(conn: &mut AnyConnection, file_pk: i64) -> Result<Option<Vec<u
 
 /// Which of these Files have stored bytes.
 pub fn files_with_bytes(conn: &mut AnyConnection, pks: &[i64]) -> Result<Vec<i64>, DbError> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(file_content::table
         .filter(in_list(file_content::file_pk, pks))
         .select(file_content::file_pk)
