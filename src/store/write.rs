@@ -246,7 +246,7 @@ impl Change<'_> {
     /// links and File bytes are written only through the methods below.
     ///
     /// Writes the inserts that wait first, so a read sees them; that is
-    /// why this can fail.
+    /// why this can fail. Every method below goes through it too.
     pub fn conn(&mut self) -> Result<&mut AnyConnection, DbError> {
         self.flush()?;
         Ok(self.conn)
@@ -264,8 +264,8 @@ impl Change<'_> {
     /// Index every stored object anew and clear the mark the migration
     /// that made the index left (see `search::index::catch_up`).
     pub fn rebuild_search_index(&mut self) -> Result<(), DbError> {
-        crate::search::index::rebuild(self.db()?)?;
-        crate::search::sql::execute(self.db()?, "DELETE FROM search_pending", vec![])?;
+        crate::search::index::rebuild(self.conn()?)?;
+        crate::search::sql::execute(self.conn()?, "DELETE FROM search_pending", vec![])?;
         Ok(())
     }
 
@@ -307,10 +307,9 @@ impl Change<'_> {
                 (first, first + size)
             }
             AnyConnection::Sqlite(c) => {
-                let stored = diesel::sql_query("SELECT COALESCE(MAX(pk), 0) + 1 AS n FROM object")
+                let first = diesel::sql_query("SELECT COALESCE(MAX(pk), 0) + 1 AS n FROM object")
                     .get_result::<Number>(c)?
                     .n;
-                let first = self.next_pk.map_or(stored, |(next, _)| next.max(stored));
                 (first, i64::MAX)
             }
         };
@@ -318,19 +317,11 @@ impl Change<'_> {
         Ok(first)
     }
 
-    /// Insert new objects, stamped with this change's revision. Links and
-    /// parents are the caller's: a parent that already existed and now
+    /// Insert new objects, stamped with this change's revision; their pks
+    /// come from [`Change::reserve_pks`]. Links and parents are the
+    /// caller's: a parent that already existed and now
     /// shows one of them must be touched ([`Change::touch_with_ancestors`]).
     pub fn insert_objects(&mut self, rows: &[NewObject]) -> Result<(), DbError> {
-        if let (Some(top), AnyConnection::Sqlite(_)) =
-            (rows.iter().map(|r| r.pk).max(), &*self.conn)
-        {
-            // A pk given by the caller rather than taken here: counted on
-            // from above it.
-            if let Some((next, _)) = self.next_pk.as_mut() {
-                *next = (*next).max(top + 1);
-            }
-        }
         if rows.len() >= PENDING_ROWS {
             self.flush()?;
             return self.write_objects(rows);
@@ -374,13 +365,6 @@ impl Change<'_> {
         Ok(())
     }
 
-    /// The connection with every waiting insert written: what each method
-    /// below uses, so that it reads and writes a store that has them.
-    fn db(&mut self) -> Result<&mut AnyConnection, DbError> {
-        self.flush()?;
-        Ok(self.conn)
-    }
-
     /// Store the bytes of many new Files at once.
     pub fn insert_file_contents(&mut self, files: &[(i64, Vec<u8>)]) -> Result<(), DbError> {
         let rows: Vec<NewContent> = files
@@ -390,7 +374,7 @@ impl Change<'_> {
                 bytes,
             })
             .collect();
-        bulk_insert!(self.db()?, file_content::table, &rows, 200);
+        bulk_insert!(self.conn()?, file_content::table, &rows, 200);
         Ok(())
     }
 
@@ -399,17 +383,17 @@ impl Change<'_> {
     /// `modified` moves is the caller's decision (an import keeps the
     /// source's time for a File that arrives with its bytes).
     pub fn store_file_bytes(&mut self, file_pk: i64, bytes: &[u8]) -> Result<(), DbError> {
-        diesel::delete(file_content::table.find(file_pk)).execute(self.db()?)?;
+        diesel::delete(file_content::table.find(file_pk)).execute(self.conn()?)?;
         diesel::insert_into(file_content::table)
             .values(NewContent { file_pk, bytes })
-            .execute(self.db()?)?;
+            .execute(self.conn()?)?;
         let family = self.with_ancestors(file_pk)?;
         self.stamp(&family)
     }
 
     /// Make sure the System object exists; returns its pk.
     pub fn ensure_system(&mut self, fields: &Map<String, Value>, at: i64) -> Result<i64, DbError> {
-        if let Some(row) = read::system(self.db()?)? {
+        if let Some(row) = read::system(self.conn()?)? {
             return Ok(row.pk);
         }
         self.create(Kind::System, None, fields, at)
@@ -449,7 +433,7 @@ impl Change<'_> {
             .filter(link::from_pk.eq(from))
             .filter(link::field.eq(field))
             .select(diesel::dsl::max(link::position))
-            .first(self.db()?)?;
+            .first(self.conn()?)?;
         let position = match rel.shape {
             Shape::Ref | Shape::Embed => {
                 // A single-valued relation: replace what was there.
@@ -458,7 +442,7 @@ impl Change<'_> {
                         .filter(link::from_pk.eq(from))
                         .filter(link::field.eq(field)),
                 )
-                .execute(self.db()?)?;
+                .execute(self.conn()?)?;
                 0
             }
             Shape::Refs | Shape::Embeds => next.map_or(0, |p| p + 1),
@@ -470,7 +454,7 @@ impl Change<'_> {
                 position,
                 to_pk: to,
             })
-            .execute(self.db()?)?;
+            .execute(self.conn()?)?;
         self.touch_with_ancestors(from, at)?;
         if shows_on_target(field) {
             // The target now shows a back-reference (or Organization.membership
@@ -487,7 +471,7 @@ impl Change<'_> {
         fields: &Map<String, Value>,
         at: i64,
     ) -> Result<(), DbError> {
-        let head = read::head(self.db()?, pk)?.ok_or(diesel::result::Error::NotFound)?;
+        let head = read::head(self.conn()?, pk)?.ok_or(diesel::result::Error::NotFound)?;
         let kind = Kind::from_code(head.kind).ok_or(diesel::result::Error::NotFound)?;
         self.set_fields(pk, &Fields::new(kind, fields), at)
     }
@@ -497,7 +481,7 @@ impl Change<'_> {
     pub fn set_fields(&mut self, pk: i64, fields: &Fields, at: i64) -> Result<(), DbError> {
         diesel::update(object::table.find(pk))
             .set(object::fields.eq(fields.as_str()))
-            .execute(self.db()?)?;
+            .execute(self.conn()?)?;
         self.touch_with_ancestors(pk, at)
     }
 
@@ -521,20 +505,20 @@ impl Change<'_> {
                 object::fields.eq(fields.as_str()),
                 object::revision.eq(self.revision),
             ))
-            .execute(self.db()?)?;
+            .execute(self.conn()?)?;
         Ok(())
     }
 
     /// Remove every link out of an object that this change overwrites (the
     /// caller then inserts the new ones).
     pub fn remove_links_from(&mut self, pk: i64) -> Result<(), DbError> {
-        diesel::delete(link::table.filter(link::from_pk.eq(pk))).execute(self.db()?)?;
+        diesel::delete(link::table.filter(link::from_pk.eq(pk))).execute(self.conn()?)?;
         Ok(())
     }
 
     /// Forget the stored bytes of a File that this change overwrites.
     pub fn remove_file_bytes(&mut self, pk: i64) -> Result<(), DbError> {
-        diesel::delete(file_content::table.find(pk)).execute(self.db()?)?;
+        diesel::delete(file_content::table.find(pk)).execute(self.conn()?)?;
         Ok(())
     }
 
@@ -545,7 +529,7 @@ impl Change<'_> {
     /// harvester never fetches a tombstone where it expects an object).
     /// Returns false when it was deleted already.
     pub fn delete(&mut self, pk: i64, at: i64) -> Result<bool, DbError> {
-        let Some(row) = read::object(self.db()?, pk)? else {
+        let Some(row) = read::object(self.conn()?, pk)? else {
             return Err(DbError::Query(diesel::result::Error::NotFound));
         };
         if row.deleted {
@@ -560,7 +544,7 @@ impl Change<'_> {
                 object::modified.eq(at.max(row.modified)),
                 object::revision.eq(self.revision),
             ))
-            .execute(self.db()?)?;
+            .execute(self.conn()?)?;
         self.remove_references_to(pk, at)?;
         // Children that exist only inside this object go with it.
         let owned: Vec<i64> = self
@@ -587,7 +571,7 @@ impl Change<'_> {
                 .filter(object::modified.lt(at)),
         )
         .set(object::modified.eq(at))
-        .execute(self.db()?)?;
+        .execute(self.conn()?)?;
         Ok(())
     }
 
@@ -613,7 +597,7 @@ impl Change<'_> {
                 .filter(object::deleted.eq(false)),
         )
         .set(object::revision.eq(self.revision))
-        .execute(self.db()?)?;
+        .execute(self.conn()?)?;
         Ok(())
     }
 
@@ -628,7 +612,7 @@ impl Change<'_> {
                     .filter(link::from_pk.eq(row.pk))
                     .filter(link::field.eq(MEMBERSHIP_ORGANIZATION))
                     .select(link::to_pk)
-                    .load::<i64>(self.db()?)?,
+                    .load::<i64>(self.conn()?)?,
             );
         }
         targets.extend(
@@ -651,7 +635,7 @@ impl Change<'_> {
             .filter(link::field.eq_any(embedding_codes()))
             .filter(object::deleted.eq(false))
             .select(link::from_pk)
-            .load(self.db()?)?)
+            .load(self.conn()?)?)
     }
 
     /// The objects embedded in this one, with their kinds.
@@ -660,7 +644,7 @@ impl Change<'_> {
             .filter(link::from_pk.eq(pk))
             .filter(link::field.eq_any(embedding_codes()))
             .select((link::field, link::to_pk))
-            .load(self.db()?)?;
+            .load(self.conn()?)?;
         Ok(rows
             .into_iter()
             .filter_map(|(field, to)| Some((to, model::rel_by_code(field)?.target)))
@@ -676,7 +660,7 @@ impl Change<'_> {
             .filter(link::to_pk.eq(pk))
             .select((link::from_pk, link::field))
             .distinct()
-            .load(self.db()?)?;
+            .load(self.conn()?)?;
         for (from, field) in slots {
             diesel::delete(
                 link::table
@@ -684,13 +668,13 @@ impl Change<'_> {
                     .filter(link::field.eq(field))
                     .filter(link::to_pk.eq(pk)),
             )
-            .execute(self.db()?)?;
+            .execute(self.conn()?)?;
             let rest: Vec<LinkRow> = link::table
                 .filter(link::from_pk.eq(from))
                 .filter(link::field.eq(field))
                 .order(link::position.asc())
                 .select(LinkRow::as_select())
-                .load(self.db()?)?;
+                .load(self.conn()?)?;
             for (index, l) in rest.iter().enumerate() {
                 let index = index as i32;
                 if l.position == index {
@@ -698,7 +682,7 @@ impl Change<'_> {
                 }
                 diesel::update(link::table.find((from, field, l.position)))
                     .set(link::position.eq(index))
-                    .execute(self.db()?)?;
+                    .execute(self.conn()?)?;
                 if field == MEETING_AGENDA_ITEM {
                     self.touch_with_ancestors(l.to_pk, at)?;
                 }

@@ -103,6 +103,20 @@ async fn new_body(app: &TestApp, admin: &str, name: &str) -> String {
     answer.header("location").unwrap().to_string()
 }
 
+/// A new Organization named "Rat" in this Body; its id.
+async fn new_organization(app: &TestApp, admin: &str, body: &str) -> String {
+    let answer = write(
+        app,
+        Method::POST,
+        &format!("{body}/organization"),
+        admin,
+        &json!({"name": "Rat"}),
+    )
+    .await;
+    expect(&answer, 201, "POST organization");
+    answer.json()["id"].as_str().unwrap().to_string()
+}
+
 fn problem_paths(body: &Value) -> Vec<String> {
     body["server:problems"]
         .as_array()
@@ -244,16 +258,7 @@ fn create_replace_patch_delete_with_preconditions_and_audit() {
     each_backend(false, |app| async move {
         let admin = token(&app, "admin", &[], false);
         let body = new_body(&app, &admin, "Stadt").await;
-        let org = write(
-            &app,
-            Method::POST,
-            &format!("{body}/organization"),
-            &admin,
-            &json!({"name": "Rat"}),
-        )
-        .await;
-        expect(&org, 201, "organization");
-        let org_id = org.json()["id"].as_str().unwrap().to_string();
+        let org_id = new_organization(&app, &admin, &body).await;
 
         // A Meeting with its agenda and location, created at once.
         let meeting = json!({
@@ -484,15 +489,7 @@ fn invalid_writes_are_422_with_every_path_and_store_nothing() {
         )
         .await;
         let foreign_person = foreign.json()["id"].as_str().unwrap().to_string();
-        let org = write(
-            &app,
-            Method::POST,
-            &format!("{body}/organization"),
-            &admin,
-            &json!({"name": "Rat"}),
-        )
-        .await;
-        let org_id = org.json()["id"].as_str().unwrap().to_string();
+        let org_id = new_organization(&app, &admin, &body).await;
         let before = revision(&app);
         let paper = json!({
             "name": 42,
@@ -646,15 +643,7 @@ fn a_batch_applies_all_or_nothing_with_references_within_it() {
         use sha2::Digest;
         let admin = token(&app, "admin", &[], false);
         let body = new_body(&app, &admin, "Stadt").await;
-        let org = write(
-            &app,
-            Method::POST,
-            &format!("{body}/organization"),
-            &admin,
-            &json!({"name": "Rat"}),
-        )
-        .await;
-        let org = org.json()["id"].as_str().unwrap().to_string();
+        let org = new_organization(&app, &admin, &body).await;
         let auth = bearer(&admin);
         let pdf = oparl::demo::pdf::document("Vorlage", &["Radweg an der Schulstraße".into()]);
         let batch = meeting_batch(&body, &org, &pdf);
@@ -1449,15 +1438,7 @@ fn a_patch_of_plain_values_equals_the_full_walk() {
     each_backend(false, |app| async move {
         let admin = token(&app, "admin", &[], false);
         let body = new_body(&app, &admin, "Stadt").await;
-        let org = write(
-            &app,
-            Method::POST,
-            &format!("{body}/organization"),
-            &admin,
-            &json!({"name": "Rat"}),
-        )
-        .await;
-        let org_id = org.json()["id"].as_str().unwrap().to_string();
+        let org_id = new_organization(&app, &admin, &body).await;
         let meeting = json!({
             "name": "Sitzung",
             "organization": [org_id],

@@ -90,8 +90,6 @@ pub struct Writer<'w, 'c> {
     /// What was written on purpose: operation, pk, kind.
     pub audit: Vec<(&'static str, i64, Kind)>,
     problems: Vec<Problem>,
-    /// The lowest pk not yet handed out by this writer (see [`Writer::new_pk`]).
-    next_pk: i64,
     /// Objects this request created: stamped already, never touched again.
     created: HashSet<i64>,
     /// Bodies found live in this change, so that a batch of creates in one
@@ -119,21 +117,10 @@ impl<'w, 'c> Writer<'w, 'c> {
             temps: HashMap::new(),
             audit: Vec::new(),
             problems: Vec::new(),
-            next_pk: 0,
             created: HashSet::new(),
             live_bodies: HashSet::new(),
             pdfs_read: super::PdfsRead::new(),
         }
-    }
-
-    /// A pk for a new object. The store hands out pks above those it holds
-    /// (SQLite) or from a sequence (PostgreSQL); a parent's pk is taken
-    /// before its children's but inserted after them, so the writer also
-    /// remembers what it handed out itself.
-    fn new_pk(&mut self) -> Result<i64, Refusal> {
-        let pk = self.change.reserve_pks(1)?.max(self.next_pk);
-        self.next_pk = pk + 1;
-        Ok(pk)
     }
 
     /// The temporary ids of this request and the ids they became.
@@ -384,10 +371,7 @@ impl<'w, 'c> Writer<'w, 'c> {
         self.schema_problems(kind, &values, path);
         self.check()?;
         let fields = Fields::new(kind, &values);
-        let same = row.fields == fields.as_str()
-            || serde_json::from_str::<Value>(&row.fields).ok()
-                == serde_json::from_str::<Value>(fields.as_str()).ok();
-        if !same {
+        if !same_values(&row.fields, &fields) {
             self.change.set_fields(row.pk, &fields, self.now)?;
             self.audit.push(("replace", row.pk, kind));
         }
@@ -684,7 +668,7 @@ impl<'w, 'c> Writer<'w, 'c> {
     ) -> Result<i64, Refusal> {
         let pk = match &existing {
             Some(row) => row.pk,
-            None => self.new_pk()?,
+            None => self.change.reserve_pks(1)?,
         };
         // A new Body belongs to itself.
         let body = body.unwrap_or(pk);
@@ -853,12 +837,8 @@ impl<'w, 'c> Writer<'w, 'c> {
             Some(row) => {
                 let new: HashSet<(i16, i64)> = links.iter().map(|l| (l.field, l.to_pk)).collect();
                 let old_rows = read::links_from(self.conn()?, &[pk])?;
-                // Compared as JSON: the order of members is no change.
-                let same_fields = row.fields == fields.as_str()
-                    || serde_json::from_str::<Value>(&row.fields).ok()
-                        == serde_json::from_str::<Value>(fields.as_str()).ok();
                 let unchanged = !row.deleted
-                    && same_fields
+                    && same_values(&row.fields, &fields)
                     && old_rows.len() == links.len()
                     && old_rows.iter().zip(&links).all(|(a, b)| {
                         (a.field, a.position, a.to_pk) == (b.field, b.position, b.to_pk)
@@ -1065,6 +1045,14 @@ fn server_member(kind: Kind, key: &str) -> bool {
         || RELS
             .iter()
             .any(|r| r.target == kind && r.back.is_some_and(|(name, _)| name == key))
+}
+
+/// Whether stored values and new ones are the same, compared as JSON: the
+/// order of members is no change.
+fn same_values(stored: &str, new: &Fields) -> bool {
+    stored == new.as_str()
+        || serde_json::from_str::<Value>(stored).ok()
+            == serde_json::from_str::<Value>(new.as_str()).ok()
 }
 
 /// A member the store keeps as it is: one the schema defines (or one with
