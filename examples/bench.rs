@@ -617,11 +617,11 @@ fn bench_backend(
     // that has answered the feed before has its statements prepared on the
     // connection; the row measures the sync, not the first feed request a
     // new server ever answers (that one also parses about six statements,
-    // some tenths of a millisecond each on PostgreSQL).
+    // up to two tenths of a millisecond each on PostgreSQL).
     let _ = read_feed(&mut client, &base, before_d);
     // Five syncs, each after 100 new changes: one request of a few
-    // milliseconds moves by a third from one to the next, so the row gives
-    // the median and the slowest.
+    // milliseconds moved by up to a half from one run to the next, so the
+    // row gives the median and the slowest.
     let mut syncs = Vec::new();
     let (mut made, mut entries, mut pages, mut bytes) = (0, 0, 0, 0);
     for _ in 0..5 {

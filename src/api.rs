@@ -616,7 +616,7 @@ fn rendered_from(
     heads: &[ObjectHead],
     omit: bool,
     rendering: Rendering,
-    read: Option<Vec<ObjectRow>>,
+    rows_read: Option<Vec<ObjectRow>>,
 ) -> Result<Option<Vec<Bytes>>, ApiError> {
     let key = |h: &ObjectHead| (h.pk, h.revision, omit);
     let mut out: Vec<Option<Bytes>> = heads.iter().map(|h| state.objects.get(&key(h))).collect();
@@ -630,7 +630,7 @@ fn rendered_from(
         return Ok(None);
     }
     if !missing.is_empty() {
-        let mut rows = match read {
+        let mut rows = match rows_read {
             Some(mut rows) => {
                 let wanted: std::collections::HashSet<i64> = missing.iter().copied().collect();
                 rows.retain(|r| wanted.contains(&r.pk));

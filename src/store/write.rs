@@ -70,6 +70,7 @@ where
             revision,
             pending: Pending::default(),
             next_pk: None,
+            pk_block: PK_BLOCK,
         };
         let out = f(&mut change)?;
         change.flush()?;
@@ -96,6 +97,8 @@ pub struct Change<'c> {
     /// The next pk this change hands out, and (PostgreSQL) the end of the
     /// block of the sequence it took; see [`Change::reserve_pks`].
     next_pk: Option<(i64, i64)>,
+    /// The size of the next block it takes from the sequence.
+    pk_block: i64,
 }
 
 /// Rows inserted but not yet written (see [`Change`]).
@@ -111,9 +114,13 @@ struct Pending {
 const PENDING_ROWS: usize = 2_000;
 
 /// Pks a change takes from PostgreSQL's sequence at a time when it is asked
-/// for one: the write API asks for one per new object. Unused ones are
-/// left out (a gap in the pks, as a rolled-back change leaves).
+/// for one (the write API asks for one per new object): first this many,
+/// each further block twice the last, up to [`PK_BLOCK_MOST`], so a batch
+/// of 10,000 new objects takes seven blocks, not a hundred. Unused ones
+/// are left out (a gap in the pks, as a rolled-back change leaves); a
+/// change leaves at most its last block's rest.
 const PK_BLOCK: i64 = 100;
+const PK_BLOCK_MOST: i64 = 12_800;
 
 /// The stored values of an object: normalised JSON text. Only
 /// [`Fields::new`] makes one, so nothing reaches the store unnormalised.
@@ -276,7 +283,8 @@ impl Change<'_> {
     /// with another writer: two imports into one database cannot collide.
     /// On SQLite the store is asked once per change (no other writer can
     /// add objects while it runs) and counted on from there; on PostgreSQL
-    /// the sequence is asked for a block of at least [`PK_BLOCK`].
+    /// the sequence is asked for blocks (see [`PK_BLOCK`]), each in one
+    /// statement.
     pub fn reserve_pks(&mut self, n: i64) -> Result<i64, DbError> {
         use diesel::sql_types::BigInt;
         #[derive(QueryableByName)]
@@ -297,13 +305,16 @@ impl Change<'_> {
         }
         let (first, end) = match &mut *self.conn {
             AnyConnection::Postgres(c) => {
-                let size = n.max(PK_BLOCK);
-                let first = diesel::sql_query("SELECT nextval('object_pk_seq') AS n")
-                    .get_result::<Number>(c)?
-                    .n;
-                diesel::sql_query("SELECT setval('object_pk_seq', $1) AS n")
-                    .bind::<BigInt, _>(first + size - 1)
-                    .get_result::<Number>(c)?;
+                let size = n.max(self.pk_block);
+                self.pk_block = (self.pk_block * 2).min(PK_BLOCK_MOST);
+                // The block's last pk; the next `nextval` answers above it.
+                let last = diesel::sql_query(
+                    "SELECT setval('object_pk_seq', nextval('object_pk_seq') + $1 - 1) AS n",
+                )
+                .bind::<BigInt, _>(size)
+                .get_result::<Number>(c)?
+                .n;
+                let first = last - size + 1;
                 (first, first + size)
             }
             AnyConnection::Sqlite(c) => {
